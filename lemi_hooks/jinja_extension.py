@@ -63,8 +63,19 @@ class _Lemi:
         # Copier already prefixes "Validation error for question '<name>': ".
         return self.validation.check(question, value, answers).removeprefix(f"{question}: ")
 
-    def conventions(self, service_name: str, environments: list[str], external: bool = False, domain: str = "") -> dict:
-        return self.naming.service_conventions(service_name, environments, external=external, domain=domain or "")
+    def conventions(
+        self,
+        service_name: str,
+        environments: list[str],
+        external: bool = False,
+        domain: str = "",
+        service_dependencies: list[str] = (),
+        datastore_dependencies: list[str] = (),
+    ) -> dict:
+        return self.naming.service_conventions(
+            service_name, environments, external=external, domain=domain or "",
+            service_dependencies=service_dependencies, datastore_dependencies=datastore_dependencies,
+        )
 
     def cpu_units(self, value: Any) -> int | None:
         return self.naming.cpu_units(value)

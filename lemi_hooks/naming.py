@@ -92,6 +92,45 @@ def external_host(service_name: str, env: str, domain: str = "", settings: dict 
     return f"{service_name}.{env}.{settings['base_domain']}"
 
 
+# Datastores whose purpose names one of these are caches: reported by /health but
+# not failing it (seed: "a database might be required but a cache might not").
+OPTIONAL_DATASTORE_WORDS = ("cache", "redis", "elasticache", "memcached", "valkey")
+CACHE_PORT = 6379
+DATABASE_PORT = 5432
+
+
+def dependency_endpoints(
+    env: str,
+    service_dependencies: Iterable[str] = (),
+    datastore_dependencies: Iterable[str] = (),
+    settings: dict | None = None,
+) -> list[dict[str, Any]]:
+    """How a service reaches and health-checks each dependency in ``env``.
+
+    Services are reached through the internal load balancer on their internal
+    host; datastores on ``<name>.<env>.<internal_zone>``, the DNS name the infra
+    repository gives every static resource.
+    """
+    endpoints = []
+    for name in service_dependencies:
+        host = internal_host(name, env, settings)
+        endpoints.append({
+            "name": name, "kind": "service", "env_prefix": env_variable_name(name),
+            "host": host, "port": 80, "url": f"http://{host}", "health_url": f"http://{host}/health",
+            "required": True,
+        })
+    for name in datastore_dependencies:
+        host = internal_host(name, env, settings)
+        optional = any(word in name.split("-")[1:] for word in OPTIONAL_DATASTORE_WORDS)
+        port = CACHE_PORT if optional else DATABASE_PORT
+        endpoints.append({
+            "name": name, "kind": "datastore", "env_prefix": env_variable_name(name),
+            "host": host, "port": port, "url": f"tcp://{host}:{port}", "health_url": f"tcp://{host}:{port}",
+            "required": not optional,
+        })
+    return endpoints
+
+
 def target_group_name(service_name: str, env: str) -> str:
     return f"{service_name}-{env}"
 
@@ -133,6 +172,8 @@ def service_conventions(
     *,
     external: bool = False,
     domain: str = "",
+    service_dependencies: Iterable[str] = (),
+    datastore_dependencies: Iterable[str] = (),
     settings: dict | None = None,
 ) -> dict[str, Any]:
     """All conventional names of a service, per environment.
@@ -167,6 +208,7 @@ def service_conventions(
             "secret_arn_prefix": f"arn:aws:secretsmanager:{region}:{account}:secret:",
             "deploy_on": env_settings["deploy_on"],
             "approval": bool(env_settings.get("approval", False)),
+            "dependencies": dependency_endpoints(env, service_dependencies, datastore_dependencies, settings),
         }
     return {
         "service": service_name,
@@ -175,6 +217,9 @@ def service_conventions(
         "ecr_repository": service_name,
         "image_repository": f"{registry}/{service_name}",
         "clients_security_group": clients_security_group(service_name),
+        "dependency_security_groups": [
+            clients_security_group(name) for name in [*service_dependencies, *datastore_dependencies]
+        ],
         "internal_zone": settings["internal_zone"],
         "base_domain": settings["base_domain"],
         "datadog_site": settings["datadog_site"],
