@@ -27,6 +27,7 @@ usage: lemi new service -name=NAME [-envs=pre,prod] [-owners=alice,bob] [-extern
                         [-dest=DIR]
        lemi init service ...        (the same)
        lemi infra-pr [--infra-repo REPO] [--answers-file FILE]
+       lemi update [--service NAME] [--data QUESTION=VALUE] [--vcs-ref REF]   (copier update, conflicts reported)
 Flags take one or two dashes and '=VALUE' or ' VALUE'. Run it in your repository: it renders
 into the current folder unless -dest is given."""
 
@@ -284,6 +285,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return new_service(args[2:])
         if args[0] == "infra-pr":
             return infra_pr(args[1:])
+        if args[0] == "update":
+            from . import update
+
+            return update.main(args[1:])
         raise UsageError(f"unknown command {args[0]!r} (see 'lemi --help')")
     except UsageError as error:
         print(f"lemi: {error}", file=sys.stderr)

@@ -58,6 +58,7 @@ class _Lemi:
         self.naming = _submodule("naming")
         self.validation = _submodule("validation")
         self.platform = _submodule("platform").settings()
+        self.lifecycle = _submodule("lifecycle")
 
     def check(self, question: str, value: Any, **answers: Any) -> str:
         # Copier already prefixes "Validation error for question '<name>': ".
@@ -76,6 +77,10 @@ class _Lemi:
             service_name, environments, external=external, domain=domain or "",
             service_dependencies=service_dependencies, datastore_dependencies=datastore_dependencies,
         )
+
+    def in_project(self, destination: Any) -> bool:
+        """False in Copier's scratch renders of an update (see lemi_hooks.lifecycle)."""
+        return not self.lifecycle.is_scratch_render(str(destination))
 
     def cpu_units(self, value: Any) -> int | None:
         return self.naming.cpu_units(value)
