@@ -1,0 +1,399 @@
+"""The infra pull request: propose a service's Terraform on the central infra repository.
+
+``lemi infra-pr`` (and, once per ``copier copy``, ``hooks/infra_pr.py``) writes
+``services/<service>/`` (:mod:`lemi_hooks.terraform`) on branch ``lemi/<service>``
+of the infra repository, pushes it and, when the repository is on GitHub and
+``GITHUB_TOKEN`` or ``GH_TOKEN`` is set, opens the pull request or updates the
+open one.
+
+Cost does not grow with the services already there: one ``ls-remote`` for the
+two refs it needs, then a depth-1, blob-less, sparse clone that fetches only the
+commit, its trees and the blobs of the root and of ``services/<service>/``.
+
+Faults (unreachable repository, rejected push, GitHub errors, timeouts) end in
+one message that says what failed and how to retry; the caller decides the exit
+code (the Copier task always exits 0, so generation never fails because of it).
+A token only ever travels in the environment of the git and HTTP calls that
+need it: never on a command line, in a URL, in a file or in a message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shlex
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from . import answers as answers_io
+from . import terraform
+
+RETRY_COMMAND = "lemi infra-pr"
+TOKEN_VARIABLES = ("GITHUB_TOKEN", "GH_TOKEN")
+DEFAULT_AUTHOR = ("lemi", "lemi@users.noreply.github.com")
+DEFAULT_GITHUB_API = "https://api.github.com"
+GIT_TIMEOUT = float(os.environ.get("LEMI_GIT_TIMEOUT", "120"))
+GITHUB_TIMEOUT = int(os.environ.get("LEMI_GITHUB_TIMEOUT", "30"))
+
+_GITHUB_URL = re.compile(
+    r"^(?:https://(?:[^/@]+@)?github\.com/|git@github\.com:|ssh://git@github\.com/)"
+    r"(?P<owner>[A-Za-z0-9-]+)/(?P<name>[A-Za-z0-9._-]+?)(?:\.git)?/?$"
+)
+_GITHUB_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
+_SCP_LIKE = re.compile(r"^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:")
+_URL_USERINFO = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s]+@", re.IGNORECASE)
+
+# Askpass helper: answers git's prompts from the environment, so the token is
+# never in a file, an argument or the remote URL.
+_ASKPASS = '#!/bin/sh\ncase "$1" in\n  Username*) echo x-access-token ;;\n  *) printf "%s\\n" "$LEMI_GIT_TOKEN" ;;\nesac\n'
+
+
+class InfraPRError(Exception):
+    """One step failed: ``what`` for the user, ``detail`` from git or GitHub."""
+
+    def __init__(self, what: str, detail: str = "") -> None:
+        super().__init__(what)
+        self.what = what
+        self.detail = detail
+
+
+@dataclass
+class InfraRepo:
+    spec: str                 # as the user gave it
+    url: str                  # what git fetches and pushes
+    github: str | None = None  # owner/name when the repository is on GitHub
+
+
+@dataclass
+class Outcome:
+    branch: str
+    pushed: bool = False
+    commit: str = ""
+    pull_request: str = ""
+    pr_created: bool = False
+    notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _token() -> str:
+    for name in TOKEN_VARIABLES:
+        if os.environ.get(name):
+            return os.environ[name]
+    return ""
+
+
+def redact(text: str) -> str:
+    """``text`` without tokens: neither the environment's nor one written into a URL."""
+    text = _URL_USERINFO.sub(r"\g<scheme>***@", text)
+    for name in TOKEN_VARIABLES:
+        value = os.environ.get(name)
+        if value:
+            text = text.replace(value, "***")
+    return text
+
+
+def parse_infra_repo(spec: str, base: Path) -> InfraRepo:
+    """Where the infra repository is: a GitHub owner/name or URL, another git URL,
+    or a local path (as ``file://`` so a shallow clone stays shallow)."""
+    spec = spec.strip()
+    match = _GITHUB_URL.match(spec)
+    if match:
+        return InfraRepo(spec, spec, f"{match['owner']}/{match['name']}")
+    if "://" in spec or _SCP_LIKE.match(spec):
+        return InfraRepo(spec, spec)
+    path = (base / Path(spec).expanduser()).resolve()
+    if _GITHUB_NAME.match(spec) and not spec.startswith(".") and not path.exists():
+        return InfraRepo(spec, f"https://github.com/{spec}.git", spec)
+    return InfraRepo(spec, path.as_uri())
+
+
+class _Git:
+    """git with a timeout, no prompts, and the token (if any) only in the environment."""
+
+    def __init__(self, repo: InfraRepo, workdir: Path) -> None:
+        self.repo = repo
+        self.env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
+        self.env.setdefault("GIT_SSH_COMMAND", "ssh -o BatchMode=yes")
+        token = _token()
+        if token and repo.url.startswith("https://"):
+            askpass = workdir / "askpass.sh"
+            askpass.write_text(_ASKPASS)
+            askpass.chmod(0o700)
+            self.env.update(GIT_ASKPASS=str(askpass), LEMI_GIT_TOKEN=token)
+
+    def __call__(self, *args: str, cwd: Path | None = None, what: str, check: bool = True,
+                 config: Sequence[str] = ()) -> subprocess.CompletedProcess:
+        # A local upload-pack refuses filters unless told; remote servers ignore this setting.
+        command = ["git", "-c", "uploadpack.allowFilter=true", *config, *args]
+        try:
+            done = subprocess.run(command, cwd=cwd, env=self.env, capture_output=True, text=True,
+                                  timeout=GIT_TIMEOUT, stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            raise InfraPRError(f"{what}: git did not finish within {GIT_TIMEOUT:g}s") from None
+        except OSError as error:
+            raise InfraPRError(f"{what}: could not run git ({error.strerror})") from None
+        if check and done.returncode != 0:
+            raise InfraPRError(what, _last_lines(done.stderr))
+        return done
+
+
+def _last_lines(stderr: str, count: int = 3) -> str:
+    lines = [line.strip() for line in stderr.splitlines() if line.strip() and not line.startswith("hint:")]
+    return redact("\n".join(lines[-count:]))
+
+
+def _remote_refs(git: _Git, branch: str) -> tuple[str, str]:
+    """(default branch, sha of ``branch`` or "") in one round trip."""
+    done = git("ls-remote", "--symref", git.repo.url, "HEAD", f"refs/heads/{branch}",
+               what=f"could not reach the infra repository {redact(git.repo.spec)}")
+    default, sha = "", ""
+    for line in done.stdout.splitlines():
+        if line.startswith("ref: ") and line.endswith("\tHEAD"):
+            default = line[len("ref: "):-len("\tHEAD")].removeprefix("refs/heads/")
+        elif line.endswith(f"\trefs/heads/{branch}"):
+            sha = line.split("\t", 1)[0]
+    return default, sha
+
+
+def _checkout(git: _Git, target: Path, base_branch: str, paths: list[str]) -> None:
+    """A depth-1, blob-less, sparse checkout of ``base_branch`` holding only ``paths``."""
+    git("clone", "--quiet", "--depth", "1", "--filter=blob:none", "--sparse", "--no-tags",
+        "--branch", base_branch, git.repo.url, str(target),
+        what=f"could not clone the infra repository {redact(git.repo.spec)}")
+    git("sparse-checkout", "set", "--cone", "--sparse-index", *paths, cwd=target,
+        what="could not check out the service's folder")
+
+
+def missing_dependencies(git: _Git, checkout: Path, answers: Mapping[str, Any]) -> list[str]:
+    """Dependencies the infra repository does not hold, by its layout convention:
+    a service in ``services/<name>/``, a datastore in ``static/<name>/``.
+    One ``ls-tree`` of those paths: tree objects only, already in the clone."""
+    wanted = {f"{terraform.SERVICES_DIR}/{name}": name for name in answers.get("service_dependencies") or []}
+    wanted.update({f"{terraform.STATIC_DIR}/{name}": name for name in answers.get("datastore_dependencies") or []})
+    if not wanted:
+        return []
+    done = git("ls-tree", "--name-only", "HEAD", "--", *wanted, cwd=checkout, check=False,
+               what="could not list the infra repository")
+    found = set(done.stdout.splitlines()) if done.returncode == 0 else set(wanted)
+    return [f"{path}/" for path in wanted if path not in found]
+
+
+def _identity(git: _Git, checkout: Path) -> list[str]:
+    """Git's own identity when it has one; lemi's otherwise, so a fresh machine can commit."""
+    if os.environ.get("GIT_AUTHOR_EMAIL") and os.environ.get("GIT_COMMITTER_EMAIL"):
+        return []
+    done = git("config", "--get", "user.email", cwd=checkout, check=False, what="git config")
+    if done.returncode == 0 and done.stdout.strip():
+        return []
+    name, email = os.environ.get("LEMI_GIT_AUTHOR_NAME", DEFAULT_AUTHOR[0]), os.environ.get("LEMI_GIT_AUTHOR_EMAIL", DEFAULT_AUTHOR[1])
+    return ["-c", f"user.name={name}", "-c", f"user.email={email}"]
+
+
+def title(answers: Mapping[str, Any]) -> str:
+    return f"lemi: infrastructure for {answers['service_name']} ({', '.join(answers['environments'])})"
+
+
+def commit_message(answers: Mapping[str, Any]) -> str:
+    lines = [title(answers), ""]
+    for env, items in terraform.summary(answers).items():
+        lines.append(f"{env}:")
+        lines += [f"- {item.replace('`', '')}" for item in items]
+    lines += ["", f"Proposed by lemi from {answers['repository']}'s answers; regenerate with `{RETRY_COMMAND}`."]
+    return "\n".join(lines) + "\n"
+
+
+def push_branch(repo: InfraRepo, answers: Mapping[str, Any], files: Mapping[str, str],
+                outcome: Outcome, default_branch_hint: list[str]) -> None:
+    """Write ``services/<service>/`` on ``lemi/<service>`` and push it when it changed."""
+    service = answers["service_name"]
+    folder = f"{terraform.SERVICES_DIR}/{service}"
+    with tempfile.TemporaryDirectory(prefix="lemi-infra-") as tmp:
+        git = _Git(repo, Path(tmp))
+        default, remote_sha = _remote_refs(git, outcome.branch)
+        default_branch_hint.append(default)
+        checkout = Path(tmp) / "infra"
+        if default or remote_sha:
+            _checkout(git, checkout, outcome.branch if remote_sha else default, [folder])
+            outcome.warnings += [
+                f"dependency not found in the infra repository (looked for {path}); check the name in the answers"
+                for path in missing_dependencies(git, checkout, answers)
+            ]
+        else:  # an empty repository: the branch starts from nothing
+            git("init", "--quiet", "--initial-branch", outcome.branch, str(checkout), what="git init")
+            git("remote", "add", "origin", repo.url, cwd=checkout, what="git remote add")
+        target = checkout / folder
+        target.mkdir(parents=True, exist_ok=True)
+        for name, text in files.items():
+            (target / name).write_text(text, encoding="utf-8")
+        git("add", "--sparse", "--", folder, cwd=checkout, what="git add")
+        staged = git("diff", "--cached", "--quiet", cwd=checkout, check=False, what="git diff")
+        if staged.returncode == 0:
+            outcome.notes.append(f"{folder}/ on {outcome.branch if remote_sha else default} is already up to date")
+            outcome.pushed = bool(remote_sha)
+            return
+        _commit(git, checkout, answers)
+        outcome.commit = git("rev-parse", "HEAD", cwd=checkout, what="git rev-parse").stdout.strip()
+        # lemi owns the branch; the lease only refuses to clobber a push made since we looked.
+        git("push", "--quiet", "--porcelain", f"--force-with-lease=refs/heads/{outcome.branch}:{remote_sha}",
+            "origin", f"HEAD:refs/heads/{outcome.branch}", cwd=checkout,
+            what=f"the push of {outcome.branch} to {redact(repo.spec)} was rejected")
+        outcome.pushed = True
+
+
+def _commit(git: _Git, checkout: Path, answers: Mapping[str, Any]) -> None:
+    message = Path(checkout.parent) / "message.txt"
+    message.write_text(commit_message(answers), encoding="utf-8")
+    git("commit", "--quiet", "--no-verify", "-F", str(message), cwd=checkout, what="git commit",
+        config=_identity(git, checkout))
+
+
+_STATUS_MEANING = {
+    401: "the token was refused (check GITHUB_TOKEN / GH_TOKEN)",
+    403: "the token may not open pull requests there, or the rate limit was hit",
+    404: "the repository was not found, or the token cannot see it",
+    422: "GitHub refused the pull request",
+}
+
+
+def open_pull_request(full_name: str, branch: str, base: str, pr_title: str, body: str, token: str) -> tuple[str, bool]:
+    """Open the pull request for ``branch``, or update the open one. (url, created)."""
+    import github  # only here: PyGithub is heavy and only this step needs it
+    import requests
+    from urllib3.util.retry import Retry
+
+    api = os.environ.get("LEMI_GITHUB_API_URL") or DEFAULT_GITHUB_API
+    where = f"GitHub ({full_name})"
+    try:
+        client = github.Github(
+            auth=github.Auth.Token(token), base_url=api.rstrip("/"), timeout=GITHUB_TIMEOUT,
+            # Reads retry a transient 5xx once; writes never, so a retry cannot open a second PR.
+            retry=Retry(total=1, backoff_factor=0.2, status_forcelist=(502, 503, 504), raise_on_status=False),
+            seconds_between_requests=None, seconds_between_writes=None,
+        )
+        repo = client.get_repo(full_name)
+        owner = full_name.split("/", 1)[0]
+        for pull in repo.get_pulls(state="open", head=f"{owner}:{branch}"):
+            pull.edit(title=pr_title, body=body)
+            return pull.html_url, False
+        pull = repo.create_pull(base=base or repo.default_branch, head=branch, title=pr_title, body=body)
+        return pull.html_url, True
+    except github.GithubException as error:
+        meaning = _STATUS_MEANING.get(error.status) or (
+            "GitHub failed on its side" if error.status and error.status >= 500 else "GitHub answered with an error")
+        raise InfraPRError(f"{where} answered {error.status}: {meaning}", redact(_github_detail(error))) from None
+    except requests.exceptions.Timeout:
+        raise InfraPRError(f"{where} did not answer within {GITHUB_TIMEOUT}s") from None
+    except requests.exceptions.RequestException as error:
+        raise InfraPRError(f"could not reach {where} at {redact(api)}", redact(type(error).__name__)) from None
+
+
+def _github_detail(error: Any) -> str:
+    data = error.data if isinstance(error.data, dict) else {}
+    details = [str(item.get("message")) for item in data.get("errors") or [] if isinstance(item, dict) and item.get("message")]
+    return "; ".join([str(data.get("message") or "")] + details).strip("; ")
+
+
+def propose(project: Path, answers: Mapping[str, Any], infra_repo: str) -> Outcome:
+    """Push ``services/<service>/`` and open or update the pull request. Raises InfraPRError."""
+    service = answers["service_name"]
+    outcome = Outcome(branch=f"lemi/{service}")
+    repo = parse_infra_repo(infra_repo, project)
+    files = terraform.service_files(answers)
+    defaults: list[str] = []
+    push_branch(repo, answers, files, outcome, defaults)
+    token = _token()
+    if not repo.github:
+        if outcome.pushed:
+            outcome.notes.append(f"open a pull request from {outcome.branch} in {redact(repo.spec)}")
+        return outcome
+    if not outcome.pushed:
+        return outcome
+    if not token:
+        base = defaults[0] if defaults and defaults[0] else "main"
+        outcome.notes.append(
+            f"no GITHUB_TOKEN or GH_TOKEN is set, so no pull request was opened: open it at "
+            f"https://github.com/{repo.github}/compare/{base}...{outcome.branch}?expand=1 "
+            f"or set a token and run `{RETRY_COMMAND}`")
+        return outcome
+    try:
+        outcome.pull_request, outcome.pr_created = open_pull_request(
+            repo.github, outcome.branch, defaults[0] if defaults else "", title(answers),
+            terraform.describe(answers), token)
+    except InfraPRError as error:
+        if "No commits between" in error.detail:  # the branch is already merged: nothing to propose
+            outcome.notes.append(f"{outcome.branch} holds nothing new for {repo.github}; no pull request needed")
+            return outcome
+        error.what = f"{outcome.branch} is pushed, but the pull request is not: {error.what}"
+        raise
+    return outcome
+
+
+def _destination_root(answers_path: Path, answers: Mapping[str, Any]) -> Path:
+    """The repository folder Copier rendered into (relative infra paths are relative to it)."""
+    folder = answers_path.parent
+    depth = len(Path(str(answers.get("service_path") or ".")).parts) if answers.get("service_path") not in (None, "", ".") else 0
+    return folder.parents[depth - 1] if depth else folder
+
+
+def retry_hint(service_folder: Path, answers_name: str, infra_override: str | None) -> str:
+    command = RETRY_COMMAND
+    if answers_name != answers_io.DEFAULT_ANSWERS_FILE:
+        command += f" --answers-file {shlex.quote(answers_name)}"
+    if infra_override:
+        command += f" --infra-repo {shlex.quote(redact(infra_override))}"
+    return f"To retry just this step, run in {service_folder}:\n    {command}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog=RETRY_COMMAND, description=(
+        "Propose the service's Terraform on the central infra repository: branch lemi/<service>, "
+        "services/<service>/, and the pull request when the repository is on GitHub and "
+        "GITHUB_TOKEN or GH_TOKEN is set. Run it in the service's folder."))
+    parser.add_argument("--infra-repo", help="git URL, owner/name on GitHub, or a local path (default: the answers' infra_repo)")
+    parser.add_argument("--answers-file", default=answers_io.DEFAULT_ANSWERS_FILE,
+                        help="the service's Copier answers file, relative to --project (default: %(default)s)")
+    parser.add_argument("--project", default=".", help="where the answers file is relative to (default: the current folder)")
+    args = parser.parse_args(argv)
+
+    project = Path(args.project).resolve()
+    answers_path = project / args.answers_file
+    try:
+        answers = answers_io.load(project, args.answers_file)
+        answers["service_name"], answers["environments"], answers["owners"]  # noqa: B018 - required
+    except (OSError, ValueError, KeyError) as error:
+        print(f"lemi infra-pr: cannot read the service's answers at {answers_path}: {error}. "
+              "Run it in the service's folder (where .copier-answers.yml is).", file=sys.stderr)
+        return 2
+    infra_repo = args.infra_repo or answers.get("infra_repo") or ""
+    if not infra_repo:
+        print("lemi infra-pr: no infra repository: pass --infra-repo <owner/name, git URL or path> "
+              "(or answer infra_repo).", file=sys.stderr)
+        return 2
+    service_folder = answers_path.parent
+    try:
+        outcome = propose(_destination_root(answers_path, answers), answers, infra_repo)
+    except InfraPRError as error:
+        detail = "".join(f"\n      {line}" for line in error.detail.splitlines())
+        print(f"lemi: the infra pull request step failed: {error.what}{detail}\n"
+              f"  The service itself is generated; nothing is lost.\n"
+              f"  {retry_hint(service_folder, args.answers_file, args.infra_repo)}", file=sys.stderr)
+        return 1
+    for warning in outcome.warnings:
+        print(f"lemi: warning: {warning}", file=sys.stderr)
+    if outcome.commit:
+        print(f"lemi: pushed {outcome.branch} to {redact(infra_repo)} "
+              f"(services/{answers['service_name']}/, commit {outcome.commit[:12]})")
+    for note in outcome.notes:
+        print(f"lemi: {note}")
+    if outcome.pull_request:
+        print(f"lemi: infra pull request {'opened' if outcome.pr_created else 'updated'}: {outcome.pull_request}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
