@@ -1,0 +1,282 @@
+"""The Terraform the infra pull request proposes, and the modules it calls.
+
+Real validation only: python-hcl2 parses what lemi writes and the modules'
+variables.tf, terraform itself checks formatting and string escaping, checkov
+scans the modules and a rendered root (with the modules resolved locally).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import hcl2
+import pytest
+
+from conftest import TEMPLATE_ROOT, seed_answers
+from lemi_hooks import naming, platform, terraform
+
+MODULES = TEMPLATE_ROOT / "terraform" / "modules"
+SETTINGS = platform.settings()
+IN_CI = bool(os.environ.get("CI"))
+
+ANSWER_SETS: dict[str, dict[str, Any]] = {
+    "seed": seed_answers(),
+    "one-env-internal-no-deps": seed_answers(environments=["pre"], external=False, service_dependencies=[],
+                                             datastore_dependencies=[]),
+    "all-envs": seed_answers(environments=list(SETTINGS["environments"])),
+    "external-own-domain": seed_answers(domain="approvals.example.com", external=True),
+    "external-domain-under-base": seed_answers(domain="klaus.lemon.me", external=True, service_dependencies=[]),
+}
+
+
+def tool(name: str, *candidates: Path) -> str:
+    """A tool's path; outside CI a missing tool skips the test, in CI it fails it."""
+    for candidate in candidates:
+        if candidate.is_file():
+            return str(candidate)
+    found = shutil.which(name)
+    if found:
+        return found
+    message = f"{name} is not installed (see the test set-up script)"
+    if IN_CI:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def unquote(value: Any) -> Any:
+    """python-hcl2 keeps a string literal's quotes: strip them (recursively)."""
+    if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] == '"':
+        return value[1:-1]
+    if isinstance(value, list):
+        return [unquote(item) for item in value]
+    if isinstance(value, dict):
+        return {key: unquote(item) for key, item in value.items() if key != "__is_block__"}
+    return value
+
+
+def parse_dir(folder: Path) -> dict[str, list]:
+    """Every block of every .tf file in ``folder``, merged by block type."""
+    merged: dict[str, list] = {}
+    for path in sorted(folder.glob("*.tf")):
+        for kind, blocks in hcl2.loads(path.read_text()).items():
+            if not kind.startswith("__"):
+                merged.setdefault(kind, []).extend(blocks)
+    return merged
+
+
+def declared_variables(module: str) -> tuple[set[str], set[str]]:
+    """(all, required) variable names of one of our modules, from its variables.tf."""
+    variables = {}
+    for block in hcl2.loads((MODULES / module / "variables.tf").read_text())["variable"]:
+        ((name, body),) = block.items()
+        variables[unquote(name)] = body
+    return set(variables), {name for name, body in variables.items() if "default" not in body}
+
+
+def module_blocks(tf: dict[str, list]) -> dict[str, dict]:
+    return {unquote(label): unquote(body) for block in tf.get("module", []) for label, body in block.items()}
+
+
+META_ARGUMENTS = {"source", "version", "providers", "depends_on", "count", "for_each"}
+
+
+def emitted(answers: dict[str, Any], **kwargs: Any) -> dict[str, list]:
+    return hcl2.loads(terraform.service_files(answers, **kwargs)["main.tf"])
+
+
+@pytest.mark.parametrize("case", ANSWER_SETS)
+def test_every_module_call_passes_exactly_the_modules_variables(case: str) -> None:
+    answers = ANSWER_SETS[case]
+    calls = module_blocks(emitted(answers))
+    service = answers["service_name"]
+    assert list(calls) == [f"{service}_ecr"] + [f"{service}_{env}" for env in answers["environments"]]
+    prefix = SETTINGS["terraform"]["module_source"] + "/"
+    pin = "?ref=" + SETTINGS["terraform"]["module_version"]
+    for label, body in calls.items():
+        source = body["source"]
+        assert source.startswith(prefix) and source.endswith(pin), f"{label}: {source} is not the pinned module"
+        module = source[len(prefix):-len(pin)]
+        everything, required = declared_variables(module)
+        arguments = set(body) - META_ARGUMENTS
+        assert not required - arguments, f"{label}: required variables missing: {sorted(required - arguments)}"
+        assert not arguments - everything, f"{label}: unknown arguments: {sorted(arguments - everything)}"
+        assert arguments == everything, f"{label}: optional variables left to defaults: {sorted(everything - arguments)}"
+
+
+def test_calls_inside_the_modules_pass_exactly_the_called_modules_variables() -> None:
+    checked = 0
+    for folder in sorted(path for path in MODULES.iterdir() if path.is_dir()):
+        for label, body in module_blocks(parse_dir(folder)).items():
+            if not body["source"].startswith("../"):
+                continue
+            everything, required = declared_variables(body["source"].removeprefix("../"))
+            arguments = set(body) - META_ARGUMENTS
+            assert required <= arguments <= everything, f"{folder.name}: module {label}"
+            checked += 1
+    assert checked, "the ecs-service module calls the dashboard module"
+
+
+def test_arguments_follow_the_naming_conventions() -> None:
+    answers = ANSWER_SETS["external-own-domain"]
+    calls = module_blocks(emitted(answers))
+    conventions = naming.service_conventions(
+        "klausapproves", ["pre", "prod"], external=True, domain="approvals.example.com",
+        service_dependencies=["bpg"], datastore_dependencies=["klausapproves-rds", "klausapproves-cache"])
+    pre, prod = calls["klausapproves_pre"], calls["klausapproves_prod"]
+    assert pre["cluster_name"] == conventions["environments"]["pre"]["cluster"] == "lemon-pre"
+    assert pre["internal_alb_name"] == "lemon-pre-internal" and pre["external_alb_name"] == "lemon-pre-external"
+    assert pre["internal_host"] == "klausapproves.pre.internal.lemon.me"
+    # The own domain is production's; other environments keep the convention, in the base zone.
+    assert (pre["external_host"], pre["external_zone"]) == ("klausapproves.pre.lemon.me", "lemon.me")
+    assert (prod["external_host"], prod["external_zone"]) == ("approvals.example.com", "example.com")
+    assert pre["dependency_security_groups"] == ["bpg-clients", "klausapproves-rds-clients", "klausapproves-cache-clients"]
+    assert pre["dependencies"] == [{"name": "bpg", "kind": "service"},
+                                   {"name": "klausapproves-rds", "kind": "database"},
+                                   {"name": "klausapproves-cache", "kind": "cache"}]
+    assert pre["secret_name_prefix"] == "klausapproves/pre/"
+    assert pre["ecr_repository_arn"] == "${module.klausapproves_ecr.repository_arn}"
+    assert calls["klausapproves_ecr"]["pull_role_arns"] == [
+        conventions["environments"][env]["execution_role_arn"] for env in ("pre", "prod")]
+
+    internal = module_blocks(emitted(ANSWER_SETS["one-env-internal-no-deps"]))["klausapproves_pre"]
+    assert internal["external"] is False
+    assert internal["external_host"] == internal["external_alb_name"] == internal["external_zone"] == ""
+    assert internal["dependency_security_groups"] == [] and internal["dependencies"] == []
+
+
+def test_each_environment_gets_its_own_account_provider() -> None:
+    tf = emitted(ANSWER_SETS["all-envs"])
+    providers = [unquote(body) for block in tf["provider"] for name, body in block.items() if name == '"aws"']
+    roles = {provider["alias"]: provider["assume_role"][0]["role_arn"] for provider in providers}
+    for env, settings in SETTINGS["environments"].items():
+        assert roles[env].startswith(f"arn:aws:iam::{settings['aws_account_id']}:role/")
+    assert roles["tooling"].startswith(f"arn:aws:iam::{SETTINGS['ecr_account_id']}:role/")
+    calls = module_blocks(tf)
+    assert calls["klausapproves_qa"]["providers"] == {"aws": "${aws.qa}"}
+
+
+@pytest.mark.parametrize("value", [
+    "plain", "${var.secret}", "%{ if true }x%{ endif }", 'quote " and \\ backslash', "$${already}",
+    "new\nline\ttab", "ünïcode ✓", "\x01control",
+])
+def test_hcl_string_is_read_back_by_terraform_as_exactly_the_value(value: str, tmp_path: Path) -> None:
+    binary = tool("terraform")
+    literal = terraform.hcl_string(value)
+    hcl2.loads(f"x = {literal}\n")  # python-hcl2 accepts it too
+    done = subprocess.run([binary, f"-chdir={tmp_path}", "console"], input=f"jsonencode({literal})\n",
+                          capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "TF_CLI_CONFIG_FILE": os.devnull})
+    assert done.returncode == 0, done.stderr
+    assert json.loads(json.loads(done.stdout.strip())) == value
+
+
+@pytest.mark.parametrize("case", ["seed", "one-env-internal-no-deps"])
+def test_emitted_terraform_and_modules_are_terraform_fmt_clean(case: str, tmp_path: Path) -> None:
+    binary = tool("terraform")
+    (tmp_path / "main.tf").write_text(terraform.service_files(ANSWER_SETS[case])["main.tf"])
+    for target in (tmp_path, MODULES):
+        done = subprocess.run([binary, "fmt", "-check", "-diff", "-recursive", str(target)], capture_output=True,
+                              text=True, timeout=60, env={**os.environ, "TF_CLI_CONFIG_FILE": os.devnull})
+        assert done.returncode == 0, f"terraform fmt would change {target}:\n{done.stdout}"
+
+
+def resources(module: str) -> list[tuple[str, str, dict]]:
+    return [(unquote(kind), unquote(name), unquote(body)) for block in parse_dir(MODULES / module).get("resource", [])
+            for kind, named in block.items() for name, body in named.items()]
+
+
+def test_ecs_service_leaves_task_definition_and_scaling_to_ci() -> None:
+    (service,) = [body for kind, _, body in resources("ecs-service") if kind == "aws_ecs_service"]
+    assert service["launch_type"] == "FARGATE" and service["enable_execute_command"] is True
+    assert service["deployment_circuit_breaker"] == [{"enable": True, "rollback": True}]
+    assert set(service["lifecycle"][0]["ignore_changes"]) == {"task_definition", "desired_count"}
+    kinds = {kind for module in ("ecs-service", "ecr-repository", "service-dashboard")
+             for kind, _, _ in resources(module)}
+    assert not {kind for kind in kinds if kind.startswith("aws_appautoscaling")}, \
+        ".lemi/apply_scaling.py owns scaling; Terraform must not fight it"
+
+
+def test_the_service_admits_http_only_from_load_balancers_and_its_clients() -> None:
+    ingress = [body for kind, _, body in resources("ecs-service") if kind == "aws_vpc_security_group_ingress_rule"]
+    assert len(ingress) == 2
+    for rule in ingress:
+        assert rule["from_port"] == rule["to_port"] == "${var.http_port}"
+        assert "referenced_security_group_id" in rule and "cidr_ipv4" not in rule
+    sources = sorted(rule["referenced_security_group_id"] for rule in ingress)
+    assert sources == ["${aws_security_group.clients.id}", "${each.value}"]
+
+
+def test_execution_role_reads_only_the_services_own_secrets() -> None:
+    (document,) = [body for block in parse_dir(MODULES / "ecs-service")["data"]
+                   for kind, named in block.items() if kind == '"aws_iam_policy_document"'
+                   for name, body in named.items() if name == '"execution_secrets"']
+    (statement,) = unquote(document)["statement"]
+    assert statement["actions"] == ["secretsmanager:GetSecretValue"]
+    assert statement["resources"] == ["${var.secret_arn_prefix}${var.secret_name_prefix}*"]
+
+
+# Resource types AWS or Datadog cannot tag.
+UNTAGGABLE = {
+    "aws_iam_role_policy", "aws_iam_role_policy_attachment", "aws_iam_group", "aws_iam_user_group_membership",
+    "aws_iam_group_policy_attachment", "aws_route53_record", "aws_acm_certificate_validation",
+    "aws_lb_listener_certificate", "aws_ecr_repository_policy", "aws_ecr_lifecycle_policy", "datadog_dashboard_json",
+}
+
+
+@pytest.mark.parametrize("module", ["ecs-service", "ecr-repository"])
+def test_every_taggable_resource_carries_the_four_tags(module: str) -> None:
+    tf = parse_dir(MODULES / module)
+    (local_tags,) = [block["tags"] for block in tf["locals"] if "tags" in block]
+    assert set(local_tags) == {"service", "env", "owners", "repository"}
+    for kind, name, body in resources(module):
+        if kind in UNTAGGABLE:
+            continue
+        assert re.match(r"^\$\{(merge\()?local\.tags", str(body.get("tags", ""))), f"{kind}.{name} is not tagged"
+
+
+def checkov(target: Path) -> dict:
+    binary = tool("checkov", TEMPLATE_ROOT / ".venv-checkov" / "bin" / "checkov")
+    done = subprocess.run([binary, "-d", str(target), "--framework", "terraform", "--skip-download",
+                           "--output", "json"], capture_output=True, text=True, timeout=600)
+    report = json.loads(done.stdout)
+    reports = report if isinstance(report, list) else [report]
+    assert len(reports) == 1, done.stdout[:2000]
+    return reports[0]
+
+
+def assert_clean(report: dict) -> None:
+    failed = [f"{check['check_id']} {check['resource']} ({check['file_path']})"
+              for check in report["results"]["failed_checks"]]
+    assert not failed, "checkov failed checks:\n" + "\n".join(failed)
+    assert report["summary"]["parsing_errors"] == 0
+    for skipped in report["results"]["skipped_checks"]:
+        reason = (skipped.get("check_result") or {}).get("suppress_comment") or ""
+        assert len(reason.split()) >= 3, f"{skipped['check_id']} on {skipped['resource']} is skipped without a reason"
+
+
+@pytest.mark.slow
+def test_checkov_passes_the_modules() -> None:
+    report = checkov(MODULES)
+    assert_clean(report)
+    assert report["summary"]["passed"] > 50
+
+
+@pytest.mark.slow
+def test_checkov_passes_a_rendered_service_root(tmp_path: Path) -> None:
+    # The infra repository's layout with our modules beside it, so checkov resolves them offline.
+    shutil.copytree(MODULES, tmp_path / "modules")
+    root = tmp_path / "services" / "klausapproves"
+    root.mkdir(parents=True)
+    (root / "main.tf").write_text(terraform.service_files(seed_answers(), source="../../modules")["main.tf"])
+    report = checkov(root)
+    assert_clean(report)
+    scanned = {check["resource"] for check in report["results"]["passed_checks"]}
+    for resource in ("module.klausapproves_pre.aws_ecs_service.this", "module.klausapproves_prod.aws_iam_role.execution",
+                     "module.klausapproves_ecr.aws_ecr_repository.this"):
+        assert resource in scanned, f"checkov did not scan {resource}: the modules were not resolved"
