@@ -79,6 +79,10 @@ def assess(service: dict[str, Any], task_definition: str) -> tuple[str, str]:
     counts = (f"{primary.get('runningCount', 0)}/{primary.get('desiredCount', 0)} tasks running, "
               f"{primary.get('pendingCount', 0)} pending")
     state = primary.get("rolloutState")
+    if state in ("COMPLETED", None) and primary.get("desiredCount") == 0:
+        # Zero tasks "complete" at once: green here would prove nothing ran.
+        return Verdict.FAILED, (f"{ours} is PRIMARY but the service runs no tasks (desired count 0); "
+                                "apply the scaling (.lemi/apply_scaling.py) before deploying")
     if state == "COMPLETED":
         return Verdict.PASSED, f"{ours} rolled out: PRIMARY deployment COMPLETED ({counts})"
     if state == "FAILED":

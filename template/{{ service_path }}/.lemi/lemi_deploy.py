@@ -261,6 +261,18 @@ _KNOWN_TOKEN = re.compile(
 _URL_PASSWORD = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@")
 _WORD = re.compile(r"[A-Za-z0-9+/_\-]{20,}")
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
+# Random base62 words of 32+ characters rarely fall below this many bits per
+# character; readable words with digits (paths, JVM flags) stay under it.
+RANDOM_TEXT_BITS = 4.3
+# Readable words change between lower case, upper case, digits and separators
+# far less often than random text does (paths, snake_case, kebab-case).
+RANDOM_CLASS_CHANGES = 0.38
+
+
+def _class_changes(text: str) -> float:
+    """How often neighbours differ in kind (lower, upper, digit, other): random text ~0.6, names ~0.2."""
+    kinds = ["l" if c.islower() else "u" if c.isupper() else "d" if c.isdigit() else "o" for c in text]
+    return sum(a != b for a, b in zip(kinds, kinds[1:])) / (len(text) - 1)
 
 
 def _entropy(text: str) -> float:
@@ -273,10 +285,12 @@ def credential_problem(value: str) -> str | None:
 
     High entropy alone flags identifiers like SPRING_PROFILES_ACTIVE_production,
     so a word counts as a token only when it mixes letters and digits and its
-    entropy is near what random text of that length has (0.85 * log2(length):
-    about the 1st percentile of random base62 words). Hex words of 32+
-    characters (API keys, digests) count from 3 bits per character. URLs, UUIDs,
-    hostnames, ARNs and feature flags stay well below.
+    entropy is near what random text of that length has (0.85 * log2(length),
+    at most RANDOM_TEXT_BITS: about the 1st percentile of random base62 words)
+    and it switches between letter cases and digits about as often as random
+    text does (RANDOM_CLASS_CHANGES), which keeps long paths readable. Hex
+    words of 32+ characters (API keys, digests) count from 3 bits per
+    character. URLs, UUIDs, hostnames, ARNs and feature flags stay below.
     """
     if _AWS_KEY_ID.search(value):
         return "looks like an AWS access key id"
@@ -286,7 +300,10 @@ def credential_problem(value: str) -> str | None:
         return "looks like an API token"
     if _URL_PASSWORD.search(value):
         return "is a URL with a password in it"
-    for word in _WORD.findall(value):
+    words = _WORD.findall(value)
+    # A token may sit in a path (webhook URLs): look at the segments as well.
+    words += [part for word in words if "/" in word for part in word.split("/") if len(part) >= 20]
+    for word in words:
         has_digit = any(ch.isdigit() for ch in word)
         has_letter = any(ch.isalpha() for ch in word)
         if not (has_digit and has_letter):
@@ -294,7 +311,8 @@ def credential_problem(value: str) -> str | None:
         if _HEX.match(word):
             if len(word) >= 32 and _entropy(word) >= 3.0:
                 return "looks like a secret token (long random hex)"
-        elif _entropy(word) >= 0.85 * math.log2(len(word)):
+        elif (_entropy(word) >= min(0.85 * math.log2(len(word)), RANDOM_TEXT_BITS)
+              and _class_changes(word) >= RANDOM_CLASS_CHANGES):
             return "looks like a secret token (long random text)"
     return None
 
@@ -600,6 +618,10 @@ def render(root: str, env: str, image: str) -> dict[str, Any]:
         "dockerLabels": labels,
         # ECS Exec sessions leave processes behind without an init to reap them.
         "linuxParameters": {"initProcessEnabled": True},
+        # Nothing can change the image's files at run time; the JVM and the
+        # service still get a writable /tmp (task-local storage).
+        "readonlyRootFilesystem": True,
+        "mountPoints": [{"sourceVolume": "tmp", "containerPath": "/tmp", "readOnly": False}],
     }
 
     tags = {"service": service, "env": env, "managed-by": "lemi"}
@@ -620,6 +642,7 @@ def render(root: str, env: str, image: str) -> dict[str, Any]:
         "executionRoleArn": conv(env_conv, "execution_role_arn", "environments."),
         "taskRoleArn": conv(env_conv, "task_role_arn", "environments."),
         "containerDefinitions": [container],
+        "volumes": [{"name": "tmp"}],
         "tags": [{"key": k, "value": tags[k]} for k in sorted(tags)],
     }
 
