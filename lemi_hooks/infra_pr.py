@@ -286,9 +286,10 @@ def open_pull_request(full_name: str, branch: str, base: str, pr_title: str, bod
         meaning = _STATUS_MEANING.get(error.status) or (
             "GitHub failed on its side" if error.status and error.status >= 500 else "GitHub answered with an error")
         raise InfraPRError(f"{where} answered {error.status}: {meaning}", redact(_github_detail(error))) from None
-    except requests.exceptions.Timeout:
-        raise InfraPRError(f"{where} did not answer within {GITHUB_TIMEOUT}s") from None
     except requests.exceptions.RequestException as error:
+        # Exhausted retries wrap the timeout in a ConnectionError.
+        if isinstance(error, requests.exceptions.Timeout) or "timed out" in str(error):
+            raise InfraPRError(f"{where} did not answer within {GITHUB_TIMEOUT}s") from None
         raise InfraPRError(f"could not reach {where} at {redact(api)}", redact(type(error).__name__)) from None
 
 
@@ -381,7 +382,7 @@ def main(argv: list[str] | None = None) -> int:
         detail = "".join(f"\n      {line}" for line in error.detail.splitlines())
         print(f"lemi: the infra pull request step failed: {error.what}{detail}\n"
               f"  The service itself is generated; nothing is lost.\n"
-              f"  {retry_hint(service_folder, args.answers_file, args.infra_repo)}", file=sys.stderr)
+              f"  {retry_hint(service_folder, answers_path.name, args.infra_repo)}", file=sys.stderr)
         return 1
     for warning in outcome.warnings:
         print(f"lemi: warning: {warning}", file=sys.stderr)

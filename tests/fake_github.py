@@ -7,6 +7,7 @@
         gh.requests         # (method, path) of every request, in order
         gh.fail(500)        # answer every later request with 500 ...
         gh.fail(422, method="POST")   # ... or only some
+        gh.delay = 5        # answer slowly (timeouts)
 
 Speaks JSON shaped like GitHub's (only the fields PyGithub reads), checks the
 token on every request (401 "Bad credentials" otherwise) and, like GitHub,
@@ -18,6 +19,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -30,7 +32,9 @@ class FakeGitHub:
         self.pulls: list[dict[str, Any]] = []
         self.requests: list[tuple[str, str]] = []
         self.faults: list[dict[str, Any]] = []
+        self.delay = 0.0
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.handle_error = lambda *args: None  # a client that timed out and hung up is not news
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
@@ -98,6 +102,8 @@ class FakeGitHub:
             def _route(self, method: str) -> None:
                 parts = urlsplit(self.path)
                 fake.requests.append((method, parts.path))
+                if fake.delay:
+                    time.sleep(fake.delay)
                 length = int(self.headers.get("Content-Length") or 0)
                 data = json.loads(self.rfile.read(length) or b"{}") if length else {}
                 for fault in fake.faults:
