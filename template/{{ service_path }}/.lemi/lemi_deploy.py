@@ -16,9 +16,12 @@ import math
 import os
 import re
 from collections import Counter
-from typing import Any
 
 import yaml
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs start-up time the renderer does not need at run time
+    from typing import Any
 
 SPEC_FILE = "deploy/service.yaml"
 CONFIG_FILE = "deploy/{env}/config.yaml"
@@ -57,6 +60,21 @@ class InputError(Exception):
         text = f"{self.file}: {self.key}: {self.problem}" if self.key else f"{self.file}: {self.problem}"
         # One line, whatever a key or a YAML message holds.
         return " ".join(text.split("\n"))
+
+
+class _Lazy:
+    """A regular expression compiled on first use: a run needs only a few of them,
+    and compiling them all would cost a noticeable share of the renderer's start-up."""
+
+    __slots__ = ("source", "flags", "compiled")
+
+    def __init__(self, source: str, flags: int = 0) -> None:
+        self.source, self.flags, self.compiled = source, flags, None
+
+    def __getattr__(self, name: str) -> Any:
+        if self.compiled is None:
+            self.compiled = re.compile(self.source, self.flags)
+        return getattr(self.compiled, name)
 
 
 def quoted(value: Any) -> str:
@@ -198,11 +216,11 @@ def load_spec(root: str, conventions: dict[str, Any]) -> dict[str, Any]:
     return expect(doc.get("spec"), dict, SPEC_FILE, "spec", "a mapping")
 
 
-_CPU = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(vcpu)?\s*$", re.IGNORECASE)
-_MEMORY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(gb|gib|mb|mib)?\s*$", re.IGNORECASE)
+_CPU = _Lazy(r"^\s*(\d+(?:\.\d+)?)\s*(vcpu)?\s*$", re.IGNORECASE)
+_MEMORY = _Lazy(r"^\s*(\d+(?:\.\d+)?)\s*(gb|gib|mb|mib)?\s*$", re.IGNORECASE)
 
 
-def _amount(value: Any, pattern: re.Pattern, big_units: tuple[str, ...], key: str, example: str) -> int:
+def _amount(value: Any, pattern: _Lazy, big_units: tuple[str, ...], key: str, example: str) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     match = pattern.match(value) if isinstance(value, str) else None
@@ -253,14 +271,14 @@ def autoscaling(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 # ───────────────────────────── Credentials in plain text ─────────────────────
-_AWS_KEY_ID = re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA|AIDA|AROA|AIPA|ANPA|ANVA|AGPA)[A-Z0-9]{16}(?![A-Z0-9])")
-_PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----")
-_KNOWN_TOKEN = re.compile(
+_AWS_KEY_ID = _Lazy(r"(?<![A-Z0-9])(?:AKIA|ASIA|AIDA|AROA|AIPA|ANPA|ANVA|AGPA)[A-Z0-9]{16}(?![A-Z0-9])")
+_PRIVATE_KEY = _Lazy(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----")
+_KNOWN_TOKEN = _Lazy(
     r"(?:gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{40,}|xox[abposr]-[A-Za-z0-9-]{10,}"
     r"|sk_live_[A-Za-z0-9]{20,}|glpat-[A-Za-z0-9_-]{20})")
-_URL_PASSWORD = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@")
-_WORD = re.compile(r"[A-Za-z0-9+/_\-]{20,}")
-_HEX = re.compile(r"^[0-9a-fA-F]+$")
+_URL_PASSWORD = _Lazy(r"[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@")
+_WORD = _Lazy(r"[A-Za-z0-9+/_\-]{20,}")
+_HEX = _Lazy(r"^[0-9a-fA-F]+$")
 # Random base62 words of 32+ characters rarely fall below this many bits per
 # character; readable words with digits (paths, JVM flags) stay under it.
 RANDOM_TEXT_BITS = 4.3
@@ -326,11 +344,11 @@ def no_credential(value: str, file: str, key: str) -> None:
 
 
 # ───────────────────────────── Config: variables and secrets ─────────────────
-_CONFIG_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
-_ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_SECRET_NAME = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
-_SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:([a-z0-9-]+):(\d{12}):secret:([A-Za-z0-9/_+=.@-]{1,512})$")
-_JSON_FIELD = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+_CONFIG_KEY = _Lazy(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+_ENV_KEY = _Lazy(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_SECRET_NAME = _Lazy(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
+_SECRET_ARN = _Lazy(r"^arn:aws[a-z-]*:secretsmanager:([a-z0-9-]+):(\d{12}):secret:([A-Za-z0-9/_+=.@-]{1,512})$")
+_JSON_FIELD = _Lazy(r"^[A-Za-z0-9_-]{1,256}$")
 
 
 def _entries(doc: dict, section: str, file: str, key_pattern: re.Pattern, key_rule: str,
@@ -418,7 +436,7 @@ def secret_value_from(reference: Any, file: str, key: str, env_conv: dict[str, A
 
 
 # ───────────────────────────── spec.environment ──────────────────────────────
-_REFERENCE = re.compile(r'\{\{\s*\.Variables\s*\[\s*"([^"\\]*)"\s*\]\s*\}\}')
+_REFERENCE = _Lazy(r'\{\{\s*\.Variables\s*\[\s*"([^"\\]*)"\s*\]\s*\}\}')
 
 
 def resolve_environment(
@@ -457,7 +475,7 @@ def resolve_environment(
 
 
 # ───────────────────────────── The task definition ──────────────────────────
-_IMAGE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@#-]{0,254}$")
+_IMAGE = _Lazy(r"^[A-Za-z0-9][A-Za-z0-9._:/@#-]{0,254}$")
 
 
 def image_version(image: str) -> str | None:
@@ -517,7 +535,7 @@ def conventional_environment(conventions: dict[str, Any], env: str, env_conv: di
     return values
 
 
-_LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
+_LOGIN = _Lazy(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
 TAG_VALUE_MAX = 256
 
 
