@@ -275,6 +275,34 @@ def test_fargate_sizes_match_the_template_rules(service: Path) -> None:
     assert load_module(service, "lemi_deploy").FARGATE_SIZES == naming.FARGATE_SIZES
 
 
+def test_a_second_service_in_the_repository_renders_from_its_own_folder(make_project) -> None:
+    project = make_project(service_name="klausapproves-worker", service_path="klausapproves-worker",
+                           answers_file="klausapproves-worker/.copier-answers.yml", external=False)
+    payload = render_ok(project / "klausapproves-worker", "prod")
+    assert_registrable(payload)
+    assert payload["family"] == "klausapproves-worker-prod"
+    tags = {t["key"]: t["value"] for t in payload["tags"]}
+    assert (tags["service"], tags["repository"]) == ("klausapproves-worker", "klausapproves")
+
+
+def test_options_may_be_written_with_equals(seed_project: Path) -> None:
+    result = run_tool(seed_project, "render_taskdef.py", "--env=pre", f"--image={IMAGE}")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["family"] == "klausapproves-pre"
+
+
+@pytest.mark.parametrize("args,problem", [
+    (["--env", "pre"], "--image is required"),
+    (["--env", "pre", "--image"], "--image needs a value"),
+    (["--env", "pre", "--image", IMAGE, "--colour", "red"], "unknown argument '--colour'"),
+    (["--env", "pre", "--env", "prod", "--image", IMAGE], "--env given twice"),
+])
+def test_bad_arguments_are_one_line_exit_2(seed_project: Path, args: list[str], problem: str) -> None:
+    result = run_tool(seed_project, "render_taskdef.py", *args)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.count("\n") == 1 and problem in result.stderr
+
+
 # ───────────────────────────── bad input ─────────────────────────────────────
 def _spec(change):
     return lambda root: edit_yaml(root / "deploy" / "service.yaml", change)
@@ -420,12 +448,6 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(service, change, env, 
     # The value of a would-be secret or credential is never echoed back.
     for secret in ("hunter2", AKIA, TOKEN, "s3cret", "MIIEow"):
         assert secret not in line
-
-
-def test_missing_arguments_are_one_line_exit_2(seed_project: Path) -> None:
-    result = run_tool(seed_project, "render_taskdef.py", "--env", "pre")
-    assert result.returncode == 2
-    assert result.stderr.count("\n") == 1 and "--image" in result.stderr
 
 
 # ───────────────────────────── what counts as a credential ──────────────────
