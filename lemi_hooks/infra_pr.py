@@ -53,6 +53,9 @@ _URL_USERINFO = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s]+@", re.IGNO
 _ASKPASS = '#!/bin/sh\ncase "$1" in\n  Username*) echo x-access-token ;;\n  *) printf "%s\\n" "$LEMI_GIT_TOKEN" ;;\nesac\n'
 
 
+_LOCAL_UPLOAD_PACK = "git -c uploadpack.allowFilter=true upload-pack"
+
+
 class InfraPRError(Exception):
     """One step failed: ``what`` for the user, ``detail`` from git or GitHub."""
 
@@ -127,12 +130,13 @@ class _Git:
             self.env.update(GIT_ASKPASS=str(askpass), LEMI_GIT_TOKEN=token)
 
     def __call__(self, *args: str, cwd: Path | None = None, what: str, check: bool = True,
-                 config: Sequence[str] = ()) -> subprocess.CompletedProcess:
-        # A local upload-pack refuses filters unless told; remote servers ignore this setting.
-        command = ["git", "-c", "uploadpack.allowFilter=true", *config, *args]
+                 config: Sequence[str] = (), stdin: str | None = None) -> subprocess.CompletedProcess:
+        command = ["git", *config, *args]
+        # No stdin unless given: a git that wants to ask something must fail, not hang.
+        feed = {"input": stdin} if stdin is not None else {"stdin": subprocess.DEVNULL}
         try:
             done = subprocess.run(command, cwd=cwd, env=self.env, capture_output=True, text=True,
-                                  timeout=GIT_TIMEOUT, stdin=subprocess.DEVNULL)
+                                  timeout=GIT_TIMEOUT, **feed)
         except subprocess.TimeoutExpired:
             raise InfraPRError(f"{what}: git did not finish within {GIT_TIMEOUT:g}s") from None
         except OSError as error:
@@ -160,37 +164,58 @@ def _remote_refs(git: _Git, branch: str) -> tuple[str, str]:
     return default, sha
 
 
-def _checkout(git: _Git, target: Path, base_branch: str, paths: list[str]) -> None:
-    """A depth-1, blob-less, sparse checkout of ``base_branch`` holding only ``paths``."""
-    git("clone", "--quiet", "--depth", "1", "--filter=blob:none", "--sparse", "--no-tags",
+def _fetch(git: _Git, target: Path, base_branch: str) -> None:
+    """A bare, depth-1, blob-less clone of ``base_branch``: the commit and its trees, no
+    file contents, no checkout and no index, so nothing scales with the repository's files."""
+    local = []
+    if git.repo.url.startswith("file://"):
+        # A local upload-pack ignores filters unless told (GitHub allows them), and git drops
+        # the caller's -c settings for local transports, so the command itself carries it.
+        local = ["--upload-pack", _LOCAL_UPLOAD_PACK, "--config", f"remote.origin.uploadpack={_LOCAL_UPLOAD_PACK}"]
+    git("clone", "--quiet", "--bare", "--depth", "1", "--filter=blob:none", "--no-tags", *local,
         "--branch", base_branch, git.repo.url, str(target),
         what=f"could not clone the infra repository {redact(git.repo.spec)}")
-    git("sparse-checkout", "set", "--cone", "--sparse-index", *paths, cwd=target,
-        what="could not check out the service's folder")
 
 
-def missing_dependencies(git: _Git, checkout: Path, answers: Mapping[str, Any]) -> list[str]:
-    """Dependencies the infra repository does not hold, by its layout convention:
-    a service in ``services/<name>/``, a datastore in ``static/<name>/``.
-    One ``ls-tree`` of those paths: tree objects only, already in the clone."""
-    wanted = {f"{terraform.SERVICES_DIR}/{name}": name for name in answers.get("service_dependencies") or []}
-    wanted.update({f"{terraform.STATIC_DIR}/{name}": name for name in answers.get("datastore_dependencies") or []})
-    if not wanted:
-        return []
-    done = git("ls-tree", "--name-only", "HEAD", "--", *wanted, cwd=checkout, check=False,
-               what="could not list the infra repository")
-    found = set(done.stdout.splitlines()) if done.returncode == 0 else set(wanted)
-    return [f"{path}/" for path in wanted if path not in found]
+def _tree_entries(git: _Git, repo: Path, tree_ish: str) -> dict[str, str]:
+    """name -> ``mode type oid`` of one tree (empty when it does not exist)."""
+    done = git("ls-tree", "-z", tree_ish, cwd=repo, check=False, what="git ls-tree")
+    if done.returncode != 0:
+        return {}
+    entries = {}
+    for record in filter(None, done.stdout.split("\0")):
+        meta, name = record.split("\t", 1)
+        entries[name] = meta
+    return entries
 
 
-def _identity(git: _Git, checkout: Path) -> list[str]:
+def _make_tree(git: _Git, repo: Path, entries: Mapping[str, str]) -> str:
+    listing = "".join(f"{meta}\t{name}\0" for name, meta in entries.items())
+    return git("mktree", "-z", "--missing", cwd=repo, what="git mktree", stdin=listing).stdout.strip()
+
+
+def missing_dependencies(git: _Git, repo: Path, answers: Mapping[str, Any], services: Mapping[str, str]) -> list[str]:
+    """Dependencies the infra repository does not hold, by its layout convention: a
+    service in ``services/<name>/``, a datastore in ``static/<name>/``. Reads tree
+    objects only, already in the blob-less clone."""
+    missing = [f"{terraform.SERVICES_DIR}/{name}/" for name in answers.get("service_dependencies") or []
+               if name not in services]
+    datastores = answers.get("datastore_dependencies") or []
+    if datastores:
+        static = _tree_entries(git, repo, f"HEAD:{terraform.STATIC_DIR}")
+        missing += [f"{terraform.STATIC_DIR}/{name}/" for name in datastores if name not in static]
+    return missing
+
+
+def _identity(git: _Git, repo: Path) -> list[str]:
     """Git's own identity when it has one; lemi's otherwise, so a fresh machine can commit."""
     if os.environ.get("GIT_AUTHOR_EMAIL") and os.environ.get("GIT_COMMITTER_EMAIL"):
         return []
-    done = git("config", "--get", "user.email", cwd=checkout, check=False, what="git config")
+    done = git("config", "--get", "user.email", cwd=repo, check=False, what="git config")
     if done.returncode == 0 and done.stdout.strip():
         return []
-    name, email = os.environ.get("LEMI_GIT_AUTHOR_NAME", DEFAULT_AUTHOR[0]), os.environ.get("LEMI_GIT_AUTHOR_EMAIL", DEFAULT_AUTHOR[1])
+    name = os.environ.get("LEMI_GIT_AUTHOR_NAME", DEFAULT_AUTHOR[0])
+    email = os.environ.get("LEMI_GIT_AUTHOR_EMAIL", DEFAULT_AUTHOR[1])
     return ["-c", f"user.name={name}", "-c", f"user.email={email}"]
 
 
@@ -209,47 +234,58 @@ def commit_message(answers: Mapping[str, Any]) -> str:
 
 def push_branch(repo: InfraRepo, answers: Mapping[str, Any], files: Mapping[str, str],
                 outcome: Outcome, default_branch_hint: list[str]) -> None:
-    """Write ``services/<service>/`` on ``lemi/<service>`` and push it when it changed."""
+    """Write ``services/<service>/`` on ``lemi/<service>`` and push it when it changed.
+
+    The new commit is built from tree objects (``mktree``/``commit-tree``): only the
+    root, ``services/`` and the service's own folder are read or written, whatever
+    else the repository holds. Files lemi does not generate in that folder are kept.
+    """
     service = answers["service_name"]
     folder = f"{terraform.SERVICES_DIR}/{service}"
     with tempfile.TemporaryDirectory(prefix="lemi-infra-") as tmp:
         git = _Git(repo, Path(tmp))
         default, remote_sha = _remote_refs(git, outcome.branch)
         default_branch_hint.append(default)
-        checkout = Path(tmp) / "infra"
-        if default or remote_sha:
-            _checkout(git, checkout, outcome.branch if remote_sha else default, [folder])
-            outcome.warnings += [
-                f"dependency not found in the infra repository (looked for {path}); check the name in the answers"
-                for path in missing_dependencies(git, checkout, answers)
-            ]
+        clone = Path(tmp) / "infra.git"
+        base = outcome.branch if remote_sha else default
+        if base:
+            _fetch(git, clone, base)
         else:  # an empty repository: the branch starts from nothing
-            git("init", "--quiet", "--initial-branch", outcome.branch, str(checkout), what="git init")
-            git("remote", "add", "origin", repo.url, cwd=checkout, what="git remote add")
-        target = checkout / folder
-        target.mkdir(parents=True, exist_ok=True)
+            git("init", "--quiet", "--bare", str(clone), what="git init")
+        parent = remote_sha or (git("rev-parse", "HEAD", cwd=clone, what="git rev-parse").stdout.strip() if base else "")
+
+        root = _tree_entries(git, clone, "HEAD^{tree}") if parent else {}
+        services = _tree_entries(git, clone, f"HEAD:{terraform.SERVICES_DIR}") if parent else {}
+        outcome.warnings += [
+            f"dependency not found in the infra repository (looked for {path}); check the name in the answers"
+            for path in missing_dependencies(git, clone, answers, services)
+        ] if parent else []
+        own = _tree_entries(git, clone, f"HEAD:{folder}") if service in services else {}
+
+        sources = Path(tmp) / "files"
+        sources.mkdir()
         for name, text in files.items():
-            (target / name).write_text(text, encoding="utf-8")
-        git("add", "--sparse", "--", folder, cwd=checkout, what="git add")
-        staged = git("diff", "--cached", "--quiet", cwd=checkout, check=False, what="git diff")
-        if staged.returncode == 0:
-            outcome.notes.append(f"{folder}/ on {outcome.branch if remote_sha else default} is already up to date")
+            (sources / name).write_text(text, encoding="utf-8")
+        blobs = git("hash-object", "-w", "--stdin-paths", cwd=clone, what="git hash-object",
+                    stdin="".join(f"{sources / name}\n" for name in files)).stdout.split()
+        own.update({name: f"100644 blob {oid}" for name, oid in zip(files, blobs)})
+        services[service] = f"040000 tree {_make_tree(git, clone, own)}"
+        root[terraform.SERVICES_DIR] = f"040000 tree {_make_tree(git, clone, services)}"
+        tree = _make_tree(git, clone, root)
+
+        if parent and tree == git("rev-parse", "HEAD^{tree}", cwd=clone, what="git rev-parse").stdout.strip():
+            outcome.notes.append(f"{folder}/ on {base} is already up to date")
             outcome.pushed = bool(remote_sha)
             return
-        _commit(git, checkout, answers)
-        outcome.commit = git("rev-parse", "HEAD", cwd=checkout, what="git rev-parse").stdout.strip()
+        message = Path(tmp) / "message.txt"
+        message.write_text(commit_message(answers), encoding="utf-8")
+        outcome.commit = git("commit-tree", tree, *(["-p", parent] if parent else []), "-F", str(message),
+                             cwd=clone, what="git commit-tree", config=_identity(git, clone)).stdout.strip()
         # lemi owns the branch; the lease only refuses to clobber a push made since we looked.
         git("push", "--quiet", "--porcelain", f"--force-with-lease=refs/heads/{outcome.branch}:{remote_sha}",
-            "origin", f"HEAD:refs/heads/{outcome.branch}", cwd=checkout,
+            repo.url, f"{outcome.commit}:refs/heads/{outcome.branch}", cwd=clone,
             what=f"the push of {outcome.branch} to {redact(repo.spec)} was rejected")
         outcome.pushed = True
-
-
-def _commit(git: _Git, checkout: Path, answers: Mapping[str, Any]) -> None:
-    message = Path(checkout.parent) / "message.txt"
-    message.write_text(commit_message(answers), encoding="utf-8")
-    git("commit", "--quiet", "--no-verify", "-F", str(message), cwd=checkout, what="git commit",
-        config=_identity(git, checkout))
 
 
 _STATUS_MEANING = {

@@ -116,6 +116,23 @@ def test_running_again_updates_the_same_branch(tmp_path: Path, infra: Path, caps
     assert "already up to date" in capsys.readouterr().out
 
 
+def test_a_reviewers_commit_on_the_branch_survives_a_rerun(tmp_path: Path, infra: Path) -> None:
+    service = write_answers(tmp_path / "svc", infra_repo=str(infra))
+    assert run(service) == 0
+    work = tmp_path / "reviewer"
+    git(tmp_path, "clone", "-q", "--branch", BRANCH, str(infra), str(work))
+    (work / "services" / "klausapproves" / "alarms.tf").write_text("# the reviewer's alarms\n")
+    git(work, "add", ".")
+    git(work, "commit", "-q", "-m", "Alarms")
+    git(work, "push", "-q", "origin", BRANCH)
+
+    write_answers(service, infra_repo=str(infra), autoscaling_max=20, owners=["klaus", "ana-ops", "bob"])
+    assert run(service) == 0
+    assert git(infra, "ls-tree", "--name-only", f"{BRANCH}:services/klausapproves").split() == [
+        "README.md", "alarms.tf", "main.tf"]
+    assert '"bob"' in show(infra, BRANCH, "services/klausapproves/main.tf")
+
+
 def test_a_rejected_push_says_so_and_the_retry_works(tmp_path: Path, infra: Path, capsys) -> None:
     hook = infra / "hooks" / "pre-receive"
     hook.write_text("#!/bin/sh\necho 'pushes are frozen for the audit' >&2\nexit 1\n")
