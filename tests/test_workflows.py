@@ -34,6 +34,7 @@ SINGLE_SETS = {
     "seed": {},  # pre and prod, external
     "one-env": {"environments": ["pre"], "external": False, "service_dependencies": [], "datastore_dependencies": []},
     "all-envs": {"environments": ["pre", "qa", "prod"], "domain": "approvals.lemon.me"},
+    "prod-only": {"environments": ["prod"], "external": False},  # nothing deploys on develop
 }
 SECOND_SERVICE = {
     "repository": "klausapproves", "service_name": "klausapproves-worker", "service_path": "klausapproves-worker",
