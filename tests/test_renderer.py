@@ -136,7 +136,9 @@ def test_seed_example_renders_a_registrable_task_definition(seed_project: Path, 
     assert container["name"] == "klausapproves" and container["image"] == IMAGE and container["essential"]
     assert [m["containerPort"] for m in container["portMappings"]] == [8080, 9090]
     assert container["logConfiguration"]["options"]["awslogs-group"] == f"/ecs/klausapproves/{env}"
-    assert "http://127.0.0.1:8080/health" in container["healthCheck"]["command"][1]
+    # The skeleton's jar probes /health itself: the runtime image need not have a shell or curl.
+    assert container["healthCheck"]["command"][:2] == ["CMD", "java"]
+    assert container["healthCheck"]["command"][-3:] == ["-jar", "/app/app.jar", "--health-check"]
     tags = {t["key"]: t["value"] for t in payload["tags"]}
     assert tags == {"service": "klausapproves", "env": env, "owners": "klaus ana-ops",
                     "repository": "klausapproves", "managed-by": "lemi"}
@@ -269,6 +271,15 @@ def test_renderer_needs_only_the_standard_library_and_pyyaml(seed_project: Path)
     # PyYAML's C extension registers Cython's runtime modules when it loads.
     third_party = {n for n in imported - set(sys.stdlib_module_names) if not n.startswith(("_cython", "cython_"))}
     assert third_party <= {"yaml", "_yaml", "lemi_deploy"}
+
+
+def test_ecs_probes_health_the_way_the_generated_dockerfile_does(seed_project: Path) -> None:
+    """ECS ignores the image's HEALTHCHECK; the task definition must run the same probe."""
+    dockerfile = (seed_project / "Dockerfile").read_text()
+    healthcheck = dockerfile[dockerfile.index("HEALTHCHECK"):].replace("\\\n", " ")
+    command = json.loads(healthcheck[healthcheck.index("CMD") + 3:].splitlines()[0])
+    probe = render_ok(seed_project, "pre")["containerDefinitions"][0]["healthCheck"]["command"]
+    assert probe == ["CMD", *command]
 
 
 def test_fargate_sizes_match_the_template_rules(service: Path) -> None:

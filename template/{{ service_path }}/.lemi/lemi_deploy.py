@@ -475,6 +475,12 @@ def resolve_environment(
 
 
 # ───────────────────────────── The task definition ──────────────────────────
+# The service's jar probes its own /health (HealthProbe in the skeleton): the
+# runtime image has a JVM but need not have a shell, curl or wget. The same
+# command as the Dockerfile's HEALTHCHECK, which ECS ignores.
+HEALTH_PROBE = ["CMD", "java", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xss256k", "-Xmx16m",
+                "-XX:-UsePerfData", "-jar", "/app/app.jar", "--health-check"]
+
 _IMAGE = _Lazy(r"^[A-Za-z0-9][A-Za-z0-9._:/@#-]{0,254}$")
 
 
@@ -616,11 +622,11 @@ def render(root: str, env: str, image: str) -> dict[str, Any]:
         ],
         "environment": [{"name": k, "value": environment[k]} for k in sorted(environment)],
         "secrets": [{"name": k, "valueFrom": secret_env[k]} for k in sorted(secret_env)],
-        # The runtime image has no curl; wget (busybox or GNU) is the probe the
-        # Dockerfile guarantees. 127.0.0.1, not localhost: no IPv6-first surprise.
         "healthCheck": {
-            "command": ["CMD-SHELL", f"wget -q -T 4 -O /dev/null http://127.0.0.1:{http_port}{health_path} || exit 1"],
-            "interval": 15, "timeout": 5, "retries": 3, "startPeriod": 90,
+            "command": HEALTH_PROBE,
+            # A probe JVM starts in about a second on a quarter vCPU, and /health may wait
+            # for its dependencies' timeouts: a generous timeout, a calm interval.
+            "interval": 30, "timeout": 10, "retries": 3, "startPeriod": 90,
         },
         "logConfiguration": {
             "logDriver": "awslogs",
