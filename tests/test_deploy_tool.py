@@ -368,8 +368,17 @@ def test_rollout_that_never_completes_times_out(check_deploy) -> None:
 
 
 def test_a_service_running_no_tasks_is_not_a_deploy(check_deploy) -> None:
-    passed, message, _ = judge(check_deploy, described(deployment(OURS, "PRIMARY", "COMPLETED", running=0, desired=0)))
-    assert not passed and "desired count 0" in message
+    empty = described(deployment(OURS, "PRIMARY", "COMPLETED", running=0, desired=0))
+    passed, message, _ = judge(check_deploy, empty, empty, timeout=15, poll=15)
+    assert not passed and "timed out" in message and "desired count 0" in message
+
+
+def test_first_deploy_waits_for_autoscaling_to_start_tasks(check_deploy) -> None:
+    passed, message, _ = judge(check_deploy,
+                               described(deployment(OURS, "PRIMARY", "COMPLETED", running=0, desired=0)),
+                               described(deployment(OURS, "PRIMARY", "IN_PROGRESS", running=0, desired=1)),
+                               described(deployment(OURS, "PRIMARY", "COMPLETED", running=1, desired=1)))
+    assert passed, message
 
 
 # ───────────────────────────── check_deploy: the command ─────────────────────

@@ -80,9 +80,10 @@ def assess(service: dict[str, Any], task_definition: str) -> tuple[str, str]:
               f"{primary.get('pendingCount', 0)} pending")
     state = primary.get("rolloutState")
     if state in ("COMPLETED", None) and primary.get("desiredCount") == 0:
-        # Zero tasks "complete" at once: green here would prove nothing ran.
-        return Verdict.FAILED, (f"{ours} is PRIMARY but the service runs no tasks (desired count 0); "
-                                "apply the scaling (.lemi/apply_scaling.py) before deploying")
+        # Zero tasks "complete" at once: green here would prove nothing ran. Autoscaling
+        # may be about to raise the count (first deploy), so wait for it.
+        return Verdict.WAITING, (f"{ours} is PRIMARY but the service runs no tasks yet (desired count 0; "
+                                 "does .lemi/apply_scaling.py run in this deploy?)")
     if state == "COMPLETED":
         return Verdict.PASSED, f"{ours} rolled out: PRIMARY deployment COMPLETED ({counts})"
     if state == "FAILED":
