@@ -143,10 +143,16 @@ def role_names(service_name: str, env: str) -> dict[str, str]:
     }
 
 
+def ecr_push_role_name(service_name: str) -> str:
+    """The role CI assumes in the shared ECR account to push the service's images."""
+    return f"{service_name}-ecr-push"
+
+
 def derived_names(service_name: str, environments: Iterable[str]) -> list[tuple[str, str, int]]:
     """Every length-limited AWS name derived from the service: (what, name, limit)."""
     names = [
         ("security group", clients_security_group(service_name), SECURITY_GROUP_NAME_MAX),
+        ("IAM ECR push role", ecr_push_role_name(service_name), IAM_ROLE_NAME_MAX),
         ("DNS label", service_name, DNS_LABEL_MAX),
         ("ECS service", service_name, ECS_NAME_MAX),
     ]
@@ -216,6 +222,7 @@ def service_conventions(
         "ecr_registry": registry,
         "ecr_repository": service_name,
         "image_repository": f"{registry}/{service_name}",
+        "ecr_push_role_arn": f"arn:aws:iam::{settings['ecr_account_id']}:role/{ecr_push_role_name(service_name)}",
         "clients_security_group": clients_security_group(service_name),
         "dependency_security_groups": [
             clients_security_group(name) for name in [*service_dependencies, *datastore_dependencies]
