@@ -15,7 +15,11 @@ if __name__ == "__main__":
 
         infra_pr.main(["--answers-file", sys.argv[1]])
     except Exception as error:  # noqa: BLE001 - the service is generated; this step must not undo that
-        print(f"lemi: the infra pull request step failed unexpectedly ({type(error).__name__}).\n"
+        try:
+            reason = infra_pr.redact(f"{type(error).__name__}: {error}")
+        except Exception:  # noqa: BLE001 - lemi_hooks itself did not import
+            reason = type(error).__name__
+        print(f"lemi: the infra pull request step failed unexpectedly ({reason}).\n"
               "  The service itself is generated; nothing is lost.\n"
               "  To retry just this step, run in the service's folder:\n    lemi infra-pr", file=sys.stderr)
     sys.exit(0)

@@ -30,10 +30,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+import yaml
+
 from . import answers as answers_io
 from . import terraform
 
 RETRY_COMMAND = "lemi infra-pr"
+REQUIRED_ANSWERS = ("service_name", "repository", "owners", "environments", "cpu", "memory")
 TOKEN_VARIABLES = ("GITHUB_TOKEN", "GH_TOKEN")
 DEFAULT_AUTHOR = ("lemi", "lemi@users.noreply.github.com")
 DEFAULT_GITHUB_API = "https://api.github.com"
@@ -46,7 +49,7 @@ _GITHUB_URL = re.compile(
 )
 _GITHUB_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
 _SCP_LIKE = re.compile(r"^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:")
-_URL_USERINFO = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s]+@", re.IGNORECASE)
+_URL_USERINFO = re.compile(r"(?P<scheme>https?://)[^/@\s]+@", re.IGNORECASE)
 
 # Askpass helper: answers git's prompts from the environment, so the token is
 # never in a file, an argument or the remote URL.
@@ -146,8 +149,10 @@ class _Git:
         return done
 
 
-def _last_lines(stderr: str, count: int = 3) -> str:
-    lines = [line.strip() for line in stderr.splitlines() if line.strip() and not line.startswith("hint:")]
+def _last_lines(stderr: str, count: int = 6) -> str:
+    """What git said, without its hints and progress: the remote's own words come first."""
+    lines = [line.strip() for line in stderr.splitlines()
+             if line.strip() and not line.startswith(("hint:", "To ")) and line.strip() != "remote:"]
     return redact("\n".join(lines[-count:]))
 
 
@@ -282,9 +287,9 @@ def push_branch(repo: InfraRepo, answers: Mapping[str, Any], files: Mapping[str,
         outcome.commit = git("commit-tree", tree, *(["-p", parent] if parent else []), "-F", str(message),
                              cwd=clone, what="git commit-tree", config=_identity(git, clone)).stdout.strip()
         # lemi owns the branch; the lease only refuses to clobber a push made since we looked.
-        git("push", "--quiet", "--porcelain", f"--force-with-lease=refs/heads/{outcome.branch}:{remote_sha}",
+        git("push", "--quiet", f"--force-with-lease=refs/heads/{outcome.branch}:{remote_sha}",
             repo.url, f"{outcome.commit}:refs/heads/{outcome.branch}", cwd=clone,
-            what=f"the push of {outcome.branch} to {redact(repo.spec)} was rejected")
+            what=f"could not push {outcome.branch} to {redact(repo.spec)}")
         outcome.pushed = True
 
 
@@ -335,10 +340,10 @@ def _github_detail(error: Any) -> str:
     return "; ".join([str(data.get("message") or "")] + details).strip("; ")
 
 
-def propose(project: Path, answers: Mapping[str, Any], infra_repo: str) -> Outcome:
-    """Push ``services/<service>/`` and open or update the pull request. Raises InfraPRError."""
-    service = answers["service_name"]
-    outcome = Outcome(branch=f"lemi/{service}")
+def propose(project: Path, answers: Mapping[str, Any], infra_repo: str, outcome: Outcome | None = None) -> Outcome:
+    """Push ``services/<service>/`` and open or update the pull request. Raises InfraPRError
+    (``outcome``, when given, keeps what was learnt before the failure: warnings)."""
+    outcome = outcome or Outcome(branch=f"lemi/{answers['service_name']}")
     repo = parse_infra_repo(infra_repo, project)
     files = terraform.service_files(answers)
     defaults: list[str] = []
@@ -386,6 +391,11 @@ def retry_hint(service_folder: Path, answers_name: str, infra_override: str | No
     return f"To retry just this step, run in {service_folder}:\n    {command}"
 
 
+def _print_warnings(outcome: Outcome) -> None:
+    for warning in outcome.warnings:
+        print(f"lemi: warning: {warning}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=RETRY_COMMAND, description=(
         "Propose the service's Terraform on the central infra repository: branch lemi/<service>, "
@@ -401,8 +411,10 @@ def main(argv: list[str] | None = None) -> int:
     answers_path = project / args.answers_file
     try:
         answers = answers_io.load(project, args.answers_file)
-        answers["service_name"], answers["environments"], answers["owners"]  # noqa: B018 - required
-    except (OSError, ValueError, KeyError) as error:
+        missing = [name for name in REQUIRED_ANSWERS if name not in answers]
+        if missing:
+            raise ValueError(f"it has no {', '.join(missing)}")
+    except (OSError, ValueError, yaml.YAMLError) as error:
         print(f"lemi infra-pr: cannot read the service's answers at {answers_path}: {error}. "
               "Run it in the service's folder (where .copier-answers.yml is).", file=sys.stderr)
         return 2
@@ -412,16 +424,17 @@ def main(argv: list[str] | None = None) -> int:
               "(or answer infra_repo).", file=sys.stderr)
         return 2
     service_folder = answers_path.parent
+    outcome = Outcome(branch=f"lemi/{answers['service_name']}")
     try:
-        outcome = propose(_destination_root(answers_path, answers), answers, infra_repo)
+        propose(_destination_root(answers_path, answers), answers, infra_repo, outcome)
     except InfraPRError as error:
+        _print_warnings(outcome)
         detail = "".join(f"\n      {line}" for line in error.detail.splitlines())
         print(f"lemi: the infra pull request step failed: {error.what}{detail}\n"
               f"  The service itself is generated; nothing is lost.\n"
               f"  {retry_hint(service_folder, answers_path.name, args.infra_repo)}", file=sys.stderr)
         return 1
-    for warning in outcome.warnings:
-        print(f"lemi: warning: {warning}", file=sys.stderr)
+    _print_warnings(outcome)
     if outcome.commit:
         print(f"lemi: pushed {outcome.branch} to {redact(infra_repo)} "
               f"(services/{answers['service_name']}/, commit {outcome.commit[:12]})")

@@ -141,7 +141,7 @@ def test_a_rejected_push_says_so_and_the_retry_works(tmp_path: Path, infra: Path
 
     assert run(service) == 1
     err = capsys.readouterr().err
-    assert f"the push of {BRANCH}" in err and "rejected" in err
+    assert f"could not push {BRANCH} to {infra}" in err and "[remote rejected]" in err
     assert "pushes are frozen for the audit" in err
     assert "nothing is lost" in err and f"run in {service}:\n    lemi infra-pr\n" in err
     assert branches(infra) == ["main"]
@@ -181,6 +181,13 @@ def test_the_copier_task_never_fails_generation(tmp_path: Path) -> None:
                           cwd=service, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0
     assert "could not reach the infra repository" in done.stderr and "lemi infra-pr" in done.stderr
+
+
+def test_outside_a_service_folder_it_says_where_to_run(tmp_path: Path, capsys) -> None:
+    assert run(tmp_path) == 2
+    err = capsys.readouterr().err
+    assert f"cannot read the service's answers at {tmp_path / '.copier-answers.yml'}" in err
+    assert "Run it in the service's folder" in err
 
 
 def test_a_second_service_in_a_folder_is_retried_from_that_folder(tmp_path: Path, infra: Path, capsys) -> None:
