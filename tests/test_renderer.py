@@ -56,8 +56,6 @@ def set_config(root: Path, env: str, variables: list | None = None, secrets: lis
 
 def load_module(root: Path, name: str):
     """A .lemi module of ``root``, imported in-process under a name unique to that copy."""
-    if str(root / ".lemi") not in sys.path:
-        sys.path.insert(0, str(root / ".lemi"))
     spec = importlib.util.spec_from_file_location(f"_lemi_{name}_{abs(hash(str(root)))}", root / ".lemi" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
