@@ -72,10 +72,12 @@ class _Lemi:
         domain: str = "",
         service_dependencies: list[str] = (),
         datastore_dependencies: list[str] = (),
+        repository: str = "",
     ) -> dict:
         return self.naming.service_conventions(
             service_name, environments, external=external, domain=domain or "",
             service_dependencies=service_dependencies, datastore_dependencies=datastore_dependencies,
+            repository=repository,
         )
 
     def in_project(self, destination: Any) -> bool:

@@ -180,6 +180,7 @@ def service_conventions(
     domain: str = "",
     service_dependencies: Iterable[str] = (),
     datastore_dependencies: Iterable[str] = (),
+    repository: str = "",
     settings: dict | None = None,
 ) -> dict[str, Any]:
     """All conventional names of a service, per environment.
@@ -218,6 +219,7 @@ def service_conventions(
         }
     return {
         "service": service_name,
+        "repository": repository or service_name,
         "aws_region": region,
         "ecr_registry": registry,
         "ecr_repository": service_name,
