@@ -49,14 +49,8 @@ def hcl_string(value: Any) -> str:
     return '"' + "".join(out).replace("${", "$${").replace("%{", "%%{") + '"'
 
 
-class Expr(str):
-    """A Terraform expression written as is (a reference such as ``aws.pre``)."""
-
-
 def hcl_value(value: Any, indent: int = 0) -> str:
     """``value`` as an HCL expression, laid out the way ``terraform fmt`` leaves it."""
-    if isinstance(value, Expr):
-        return str(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
@@ -154,6 +148,12 @@ def public_zone(host: str, settings: Mapping[str, Any]) -> str:
     return host.split(".", 1)[1] if "." in host else host
 
 
+def base_image_repository(settings: Mapping[str, Any]) -> str:
+    """``platform/java-runtime`` from ``<registry>/platform/java-runtime:21``."""
+    path = settings["base_image"].split("/", 1)[1]
+    return path.split("@", 1)[0].rsplit(":", 1)[0]
+
+
 def _dependency_kinds(env_conventions: Mapping[str, Any]) -> list[dict[str, str]]:
     kinds = []
     for dependency in env_conventions["dependencies"]:
@@ -173,6 +173,7 @@ def module_calls(answers: Mapping[str, Any], settings: Mapping[str, Any] | None 
     external = _is_external(answers)
     owners = [str(owner) for owner in answers["owners"]]
     envs = conv["environments"]
+    github_repository = f"{settings['github_org']}/{answers['repository']}"
     calls = [ModuleCall(
         label=f"{service}_ecr",
         module="ecr-repository",
@@ -182,8 +183,10 @@ def module_calls(answers: Mapping[str, Any], settings: Mapping[str, Any] | None 
             "service_name": service,
             "repository": answers["repository"],
             "owners": owners,
+            "github_repository": github_repository,
+            "push_role_name": naming.ecr_push_role_name(service),
+            "base_image_repository": base_image_repository(settings),
             "pull_role_arns": [env["execution_role_arn"] for env in envs.values()],
-            "push_role_arns": [env["deploy_role_arn"] for env in envs.values()],
         },
     )]
     for env, env_conv in envs.items():
@@ -196,7 +199,7 @@ def module_calls(answers: Mapping[str, Any], settings: Mapping[str, Any] | None 
                 "service_name": service,
                 "environment": env,
                 "repository": answers["repository"],
-                "github_repository": f"{settings['github_org']}/{answers['repository']}",
+                "github_repository": github_repository,
                 "owners": owners,
                 "cluster_name": env_conv["cluster"],
                 "vpc_name": settings["vpc_name"].format(env=env),
@@ -225,7 +228,6 @@ def module_calls(answers: Mapping[str, Any], settings: Mapping[str, Any] | None 
                 "clients_security_group_name": conv["clients_security_group"],
                 "dependency_security_groups": conv["dependency_security_groups"],
                 "dependencies": _dependency_kinds(env_conv),
-                "ecr_repository_arn": Expr(f"module.{service}_ecr.repository_arn"),
             },
         ))
     return calls
@@ -316,7 +318,9 @@ def summary(answers: Mapping[str, Any], settings: Mapping[str, Any] | None = Non
     owners = ", ".join(f"`{owner}`" for owner in answers["owners"])
     out: dict[str, list[str]] = {
         "shared": [f"ECR repository `{conv['ecr_repository']}` in the tooling account "
-                   f"({settings['ecr_account_id']}): immutable tags, scan on push"],
+                   f"({settings['ecr_account_id']}): immutable tags, scan on push, pulled by the environments",
+                   f"Role `{naming.ecr_push_role_name(service)}` the workflows of "
+                   f"`{settings['github_org']}/{answers['repository']}` assume (GitHub OIDC) to push its images"],
     }
     for env, env_conv in conv["environments"].items():
         roles = naming.role_names(service, env)

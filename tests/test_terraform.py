@@ -140,7 +140,10 @@ def test_arguments_follow_the_naming_conventions() -> None:
                                    {"name": "klausapproves-rds", "kind": "database"},
                                    {"name": "klausapproves-cache", "kind": "cache"}]
     assert pre["secret_name_prefix"] == "klausapproves/pre/"
-    assert pre["ecr_repository_arn"] == "${module.klausapproves_ecr.repository_arn}"
+    image = calls["klausapproves_ecr"]
+    assert conventions["ecr_push_role_arn"].endswith(":role/" + image["push_role_name"])
+    assert image["base_image_repository"] == "platform/java-runtime"
+    assert image["github_repository"] == pre["github_repository"] == "lemon-fintech/klausapproves"
     assert calls["klausapproves_ecr"]["pull_role_arns"] == [
         conventions["environments"][env]["execution_role_arn"] for env in ("pre", "prod")]
 

@@ -1,8 +1,8 @@
 # The service's image repository: one per service, in the tooling account's
-# shared registry, so every environment runs the very image CI built once.
-# Environments live in other accounts; the repository policy trusts those
-# accounts but only for the named roles (aws:PrincipalArn), so the roles need
-# not exist yet when this is applied.
+# shared registry, so every environment runs the very image CI built once, and
+# the role the service's workflows assume to push to it. Environments live in
+# other accounts: the repository policy trusts those accounts but only for the
+# named execution roles (aws:PrincipalArn), so they need not exist yet.
 
 locals {
   tags = {
@@ -25,7 +25,7 @@ locals {
     "ecr:UploadLayerPart",
   ]
 
-  accounts = distinct([for arn in concat(var.pull_role_arns, var.push_role_arns) : split(":", arn)[4]])
+  accounts = distinct([for arn in var.pull_role_arns : split(":", arn)[4]])
 }
 
 resource "aws_ecr_repository" "this" {
@@ -46,7 +46,7 @@ resource "aws_ecr_repository" "this" {
 
 data "aws_iam_policy_document" "access" {
   statement {
-    sid     = "Pull"
+    sid     = "PullFromTheEnvironments"
     actions = local.pull_actions
 
     principals {
@@ -57,23 +57,7 @@ data "aws_iam_policy_document" "access" {
     condition {
       test     = "ArnEquals"
       variable = "aws:PrincipalArn"
-      values   = concat(var.pull_role_arns, var.push_role_arns)
-    }
-  }
-
-  statement {
-    sid     = "Push"
-    actions = concat(local.pull_actions, local.push_actions)
-
-    principals {
-      type        = "AWS"
-      identifiers = [for account in local.accounts : "arn:aws:iam::${account}:root"]
-    }
-
-    condition {
-      test     = "ArnEquals"
-      variable = "aws:PrincipalArn"
-      values   = var.push_role_arns
+      values   = var.pull_role_arns
     }
   }
 }
@@ -99,4 +83,69 @@ resource "aws_ecr_lifecycle_policy" "this" {
       action = { type = "expire" }
     }]
   })
+}
+
+# ── Push role: the service's GitHub workflows (OIDC) ─────────────────────────
+# Static-infra prerequisite: the GitHub Actions OIDC provider exists in the account.
+data "aws_iam_openid_connect_provider" "github" {
+  url = "https://token.actions.githubusercontent.com"
+}
+
+data "aws_region" "current" {}
+
+data "aws_caller_identity" "current" {}
+
+data "aws_iam_policy_document" "push_trust" {
+  statement {
+    actions = ["sts:AssumeRoleWithWebIdentity"]
+
+    principals {
+      type        = "Federated"
+      identifiers = [data.aws_iam_openid_connect_provider.github.arn]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "token.actions.githubusercontent.com:aud"
+      values   = ["sts.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringLike"
+      variable = "token.actions.githubusercontent.com:sub"
+      values   = ["repo:${var.github_repository}:*"]
+    }
+  }
+}
+
+resource "aws_iam_role" "push" {
+  name               = var.push_role_name
+  assume_role_policy = data.aws_iam_policy_document.push_trust.json
+  tags               = local.tags
+}
+
+data "aws_iam_policy_document" "push" {
+  statement {
+    sid       = "EcrLogin"
+    actions   = ["ecr:GetAuthorizationToken"]
+    resources = ["*"] # GetAuthorizationToken has no resource-level permissions.
+  }
+
+  statement {
+    sid       = "BuildAndPromoteThisServicesImages"
+    actions   = concat(local.pull_actions, local.push_actions)
+    resources = [aws_ecr_repository.this.arn]
+  }
+
+  statement {
+    sid       = "PullTheBaseImage"
+    actions   = local.pull_actions
+    resources = ["arn:aws:ecr:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:repository/${var.base_image_repository}"]
+  }
+}
+
+resource "aws_iam_role_policy" "push" {
+  name   = "push"
+  role   = aws_iam_role.push.id
+  policy = data.aws_iam_policy_document.push.json
 }

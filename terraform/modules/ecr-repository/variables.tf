@@ -23,7 +23,17 @@ variable "pull_role_arns" {
   type        = list(string)
 }
 
-variable "push_role_arns" {
-  description = "Roles in the environments' accounts that push images (the deploy roles of the service's workflows)."
-  type        = list(string)
+variable "github_repository" {
+  description = "owner/name of the service's GitHub repository; its workflows assume the push role."
+  type        = string
+}
+
+variable "push_role_name" {
+  description = "The role the service's workflows assume (GitHub OIDC) to build and push its images."
+  type        = string
+}
+
+variable "base_image_repository" {
+  description = "The platform's base image repository in this registry (e.g. platform/java-runtime); builds pull it."
+  type        = string
 }

@@ -235,27 +235,6 @@ data "aws_iam_policy_document" "deploy" {
     # Target tracking names its alarms TargetTracking-<resource id>-...
     resources = ["arn:aws:cloudwatch:${local.region}:${local.account_id}:alarm:TargetTracking-service/${var.cluster_name}/${var.service_name}-*"]
   }
-
-  statement {
-    sid       = "EcrLogin"
-    actions   = ["ecr:GetAuthorizationToken"]
-    resources = ["*"]
-  }
-
-  statement {
-    sid = "PushThisServicesImages"
-    actions = [
-      "ecr:BatchCheckLayerAvailability",
-      "ecr:BatchGetImage",
-      "ecr:CompleteLayerUpload",
-      "ecr:DescribeImages",
-      "ecr:GetDownloadUrlForLayer",
-      "ecr:InitiateLayerUpload",
-      "ecr:PutImage",
-      "ecr:UploadLayerPart",
-    ]
-    resources = [var.ecr_repository_arn]
-  }
 }
 
 resource "aws_iam_role_policy" "deploy" {

@@ -198,8 +198,3 @@ variable "dependencies" {
     error_message = "A dependency's kind is service, database or cache."
   }
 }
-
-variable "ecr_repository_arn" {
-  description = "The service's image repository (in the tooling account); the deploy role pushes to it."
-  type        = string
-}
