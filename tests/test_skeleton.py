@@ -418,8 +418,10 @@ def test_gradlew_says_how_to_create_the_missing_wrapper_jar(seed_project: Path) 
     assert lint.returncode == 0, lint.stdout
 
 
-def test_an_existing_dockerfile_and_build_survive_generation(tmp_path: Path) -> None:
+@pytest.mark.parametrize("service_path", [".", "worker"])
+def test_an_existing_dockerfile_and_build_survive_generation(tmp_path: Path, service_path: str) -> None:
     destination = tmp_path / "klausapproves"
+    folder = destination / service_path
     ours = {
         "Dockerfile": "FROM scratch\n# the owners' own image\n",
         ".dockerignore": "build/\n",
@@ -427,8 +429,11 @@ def test_an_existing_dockerfile_and_build_survive_generation(tmp_path: Path) -> 
         "settings.gradle.kts": 'rootProject.name = "theirs"\n',
     }
     for name, text in ours.items():
-        (destination / name).parent.mkdir(parents=True, exist_ok=True)
-        (destination / name).write_text(text)
-    render(destination, SEED_ANSWERS)
-    assert {name: (destination / name).read_text() for name in ours} == ours
-    assert (destination / "gradlew").is_file() and (destination / "src/main/java").is_dir()
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text)
+    answers = seed_answers(service_path=service_path)
+    if service_path != ".":  # a second service: its own name and answers file, as the lemi CLI does it
+        answers["service_name"] = "klausapproves-worker"
+    render(destination, answers, answers_file=f"{service_path}/.copier-answers.yml")
+    assert {name: (folder / name).read_text() for name in ours} == ours
+    assert (folder / "gradlew").is_file() and (folder / "src/main/java").is_dir()
