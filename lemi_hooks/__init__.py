@@ -15,4 +15,4 @@ under a name unique to that checkout, so one version never borrows another's cod
 """
 
 __all__ = ["__version__"]
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -45,12 +45,6 @@ def yaml_string(value: Any) -> str:
     return json.dumps(str(value), ensure_ascii=True)
 
 
-def hcl_string(value: Any) -> str:
-    """A quoted HCL string literal, with interpolation and directive openers escaped."""
-    escaped = json.dumps(str(value), ensure_ascii=True)
-    return escaped.replace("${", "$${").replace("%{", "%%{")
-
-
 class _Lemi:
     """What templates see as ``lemi``."""
 
@@ -105,4 +99,4 @@ class LemiExtension(Extension):
         super().__init__(environment)
         environment.globals["lemi"] = _Lemi()
         environment.filters["yaml_string"] = yaml_string
-        environment.filters["hcl_string"] = hcl_string
+        environment.filters["hcl_string"] = _submodule("terraform").hcl_string

@@ -346,8 +346,6 @@ def test_the_token_is_never_written(tmp_path: Path, github: FakeGitHub, monkeypa
 
 @pytest.mark.slow
 def test_copier_copy_proposes_the_infra_once(tmp_path: Path, infra: Path) -> None:
-    if "hooks/infra_pr.py" not in (TEMPLATE_ROOT / "copier.yml").read_text():
-        pytest.skip("copier.yml does not run hooks/infra_pr.py yet")
     project = render(tmp_path / "klausapproves", seed_answers(infra_repo=str(infra)))
     assert branches(infra) == [BRANCH, "main"]
     assert show(infra, BRANCH, "services/klausapproves/main.tf") == terraform.service_files(

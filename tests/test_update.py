@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -199,3 +200,41 @@ def test_two_services_update_independently(template, tmp_path, monkeypatch):
     assert all(path.read_bytes() == content for path, content in first_service.items())
     worker_conventions = json.loads((repo / "klausapproves-worker" / ".lemi" / "conventions.json").read_text())
     assert worker_conventions["datadog_site"] == "datadoghq.eu"
+
+
+def test_infra_refresh_runs_once_per_update_from_the_project(template, tmp_path, monkeypatch):
+    """Copier runs tasks in its two scratch renders too; the infra step must run once, in the project."""
+    import os
+    import stat
+
+    infra = tmp_path / "infra.git"
+    git(tmp_path, "init", "-q", "--bare", "--initial-branch=main", str(infra))
+    seed = tmp_path / "infra-seed"
+    git(tmp_path, "clone", "-q", str(infra), str(seed))
+    (seed / "README.md").write_text("infra\n")
+    commit_all(seed, "init")
+    git(seed, "push", "-q", "origin", "HEAD:main")
+    # Count the infra step's runs with a git that logs its one ls-remote of the infra repository.
+    log = tmp_path / "clones.log"
+    wrapper_dir = tmp_path / "bin"
+    wrapper_dir.mkdir()
+    real_git = subprocess.run(["which", "git"], capture_output=True, text=True, check=True).stdout.strip()
+    wrapper = wrapper_dir / "git"
+    wrapper.write_text(f'#!/bin/sh\ncase " $* " in *" ls-remote "*"{infra.name}"*) echo run >> "{log}";; esac\n'
+                       f'exec "{real_git}" "$@"\n')
+    wrapper.chmod(wrapper.stat().st_mode | stat.S_IEXEC)
+    for token in ("GITHUB_TOKEN", "GH_TOKEN"):
+        monkeypatch.delenv(token, raising=False)
+    from plumbum import local  # Copier runs tasks with plumbum's copy of the environment
+
+    with local.env(PATH=f"{wrapper_dir}{os.pathsep}{os.environ['PATH']}",
+                   GITHUB_TOKEN="", GH_TOKEN=""):
+        project = copy_project(template, tmp_path / "klausapproves", {**SEED_ANSWERS, "infra_repo": str(infra)},
+                               "v0.1.0")
+        assert log.read_text().count("run") == 1
+        commit_all(project, "generated at A")
+        assert lemi_update(project, monkeypatch, "--vcs-ref", "v0.2.0",
+                           "--data", "environments=[pre, qa, prod]") == 0
+        assert log.read_text().count("run") == 2
+    main_tf = git(tmp_path, "--git-dir", str(infra), "show", "lemi/klausapproves:services/klausapproves/main.tf")
+    assert 'module "klausapproves_qa"' in main_tf
