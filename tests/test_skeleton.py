@@ -13,6 +13,7 @@ import re
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
 import xml.etree.ElementTree as ET
@@ -218,6 +219,25 @@ def test_an_http_dependency_answering_2xx_is_up(build: Build) -> None:
     assert json.loads(health.body)["dependencies"]["bpg"]["status"] == "up"
 
 
+def test_the_service_reads_the_environment_the_task_definition_sets(build: Build, tmp_path: Path) -> None:
+    """The contract with lemi's renderer: its environment starts the service, and /health
+    checks the seed's dependencies, the cache as optional. Nothing resolves here, so the
+    required ones are down, within the health timeout even when name lookups hang."""
+    output = tmp_path / "taskdef.json"
+    subprocess.run([sys.executable, ".lemi/render_taskdef.py", "--env", "pre", "--image", "registry/app:1",
+                    "--output", str(output)], cwd=build.project, check=True, capture_output=True, timeout=60)
+    container = json.loads(output.read_text())["containerDefinitions"][0]
+    env = {item["name"]: item["value"] for item in container["environment"]}
+    env.pop("HTTP_PORT"), env.pop("METRICS_PORT")  # free ports instead of 8080/9090
+    with start_service(build, **env) as service:
+        health = service.get("/health")
+    assert health.status == 503 and health.seconds < 2.5
+    body = json.loads(health.body)
+    assert (body["service"], body["environment"]) == (SERVICE, "pre")
+    assert body["failing"] == ["bpg", "klausapproves-rds"]
+    assert body["dependencies"]["klausapproves-cache"]["required"] is False
+
+
 def test_metrics_are_openmetrics_and_count_requests(plain_service: ServiceProcess) -> None:
     from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
@@ -233,8 +253,13 @@ def test_metrics_are_openmetrics_and_count_requests(plain_service: ServiceProces
     assert before.body.endswith("# EOF\n")
     for _ in range(3):
         assert plain_service.get("/").status == 200
+    # A response can reach the client a moment before the service has counted it.
+    expected, deadline = requests_to_root(before.body) + 3, time.monotonic() + 5
     after = plain_service.metrics().body
-    assert requests_to_root(after) == requests_to_root(before.body) + 3
+    while requests_to_root(after) < expected and time.monotonic() < deadline:
+        time.sleep(0.01)
+        after = plain_service.metrics().body
+    assert requests_to_root(after) == expected
 
     families = {family.name: family for family in text_string_to_metric_families(after)}
     latency = families["http_request_duration_seconds"]
