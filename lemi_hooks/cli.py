@@ -169,15 +169,14 @@ def default_owners(dest: Path) -> list[str]:
 
 
 def default_repository(dest: Path, service_name: str | None) -> str | None:
-    """The repository's name: the git top-level folder when ``dest`` is in one; otherwise
-    the folder's name, or the service's own name when the folder's name cannot prefix it
-    (a scratch folder that is not a repository yet)."""
-    probe = dest if dest.is_dir() else dest.parent
-    toplevel = _git_output(probe, "rev-parse", "--show-toplevel") if probe.is_dir() else ""
-    if toplevel:
-        return Path(toplevel).name
+    """The repository's name: the git top-level folder when ``dest`` is an existing folder in
+    one; otherwise ``dest``'s own name, or the service's name when that folder's name cannot
+    prefix it (a scratch folder that is not a repository yet)."""
     from .validation import NAME_PATTERN
 
+    toplevel = _git_output(dest, "rev-parse", "--show-toplevel") if dest.is_dir() else ""
+    if toplevel:
+        return Path(toplevel).name
     folder = dest.resolve().name
     if service_name and NAME_PATTERN.match(service_name) and not service_name.startswith(folder):
         return service_name

@@ -7,8 +7,8 @@
 4. renders the ECS task definition for pre and prod with the service's vendored tool;
 5. shows what it produced and what to do next.
 
-Run it through `scripts/demo` (which installs lemi first). Everything lands in scratch/,
-which is rebuilt on every run.
+Run it through `scripts/demo` (which installs lemi first). Everything lands in scratch/
+(or the folder given as its argument), rebuilt on every run.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SCRATCH = ROOT / "scratch"
+SCRATCH = Path(sys.argv[1]).resolve() if len(sys.argv) > 1 else ROOT / "scratch"
 SEED_FLAGS = [
     "-name=klausapproves", "-envs=pre,prod", "-external=true", "-svc-dependencies=bpg",
     "-datastore-dependencies=klausapproves-rds,klausapproves-cache", "-cpu=256", "-memory=512",
@@ -40,6 +40,10 @@ def run(*args: str | Path, cwd: Path = ROOT, env: dict | None = None) -> str:
     return result.stdout + result.stderr
 
 
+def shown(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 def make_infra_repo() -> Path:
     """A central Terraform repository with one service already in it (bpg, the seed's dependency)."""
     bare = SCRATCH / "infra.git"
@@ -48,8 +52,10 @@ def make_infra_repo() -> Path:
         work_path = Path(work)
         run("git", "clone", "-q", bare, work_path / "infra")
         infra = work_path / "infra"
-        (infra / "services" / "bpg").mkdir(parents=True)
-        (infra / "services" / "bpg" / "main.tf").write_text('# bpg: an existing service\n')
+        # Static infrastructure the seed's example depends on, already provisioned.
+        for folder in ("services/bpg", "static/klausapproves-rds", "static/klausapproves-cache"):
+            (infra / folder).mkdir(parents=True)
+            (infra / folder / "main.tf").write_text(f"# {folder}: already provisioned\n")
         (infra / "README.md").write_text("# infra\n\nThe central Terraform repository.\n")
         run("git", "add", ".", cwd=infra)
         run("git", "commit", "-q", "-m", "Initial infrastructure", cwd=infra)
@@ -96,36 +102,38 @@ def main() -> None:
 
     files = sorted(str(path.relative_to(service)) for path in service.rglob("*") if path.is_file())
     top = sorted({name.split("/")[0] + ("/" if "/" in name else "") for name in files})
-    print(f"\nGenerated {len(files)} files in scratch/klausapproves: {' '.join(top)}")
+    print(f"\nGenerated {len(files)} files in {shown(service)}: {' '.join(top)}")
 
     branch = "lemi/klausapproves"
     log = run("git", "--git-dir", infra, "log", "--oneline", "-1", branch).strip()
     stat = run("git", "--git-dir", infra, "diff", "--stat", "main", branch).rstrip().splitlines()
-    print(f"\nInfra pull request branch {branch} in scratch/infra.git: {log}")
+    print(f"\nInfra pull request branch {branch} in {shown(infra)}: {log}")
     for line in stat:
         print("  " + line.strip())
 
     fill_in_seed_variables(service)
     print("\nFilled in the seed's variable and secret, then rendered the task definitions:")
+    image_repository = json.loads((service / ".lemi" / "conventions.json").read_text())["image_repository"]
     for env in ("pre", "prod"):
         output_file = service / f"taskdef-{env}.json"
-        run(sys.executable, ".lemi/render_taskdef.py", "--env", env, "--image",
-            f"klausapproves:{'3f2c1ab' if env == 'pre' else 'v1.0.0'}", "--output", output_file, cwd=service)
+        tag = "3f2c1ab" if env == "pre" else "v1.0.0"  # develop builds are tagged by SHA, releases by version
+        run(sys.executable, ".lemi/render_taskdef.py", "--env", env, "--image", f"{image_repository}:{tag}",
+            "--output", output_file, cwd=service)
         taskdef = json.loads(output_file.read_text())
         container = taskdef["containerDefinitions"][0]
         environment = {item["name"]: item["value"] for item in container.get("environment", [])}
         secrets = {item["name"]: item["valueFrom"] for item in container.get("secrets", [])}
         ports = ",".join(str(port["containerPort"]) for port in container["portMappings"])
-        print(f"  {env}: family {taskdef['family']}, cpu {taskdef['cpu']}, memory {taskdef['memory']}, "
-              f"ports {ports}, image {container['image']}")
+        print(f"  {env}: family {taskdef['family']}, cpu {taskdef['cpu']}, memory {taskdef['memory']}, ports {ports}")
+        print(f"       image {container['image']}")
         print(f"       KLAUSAPPROVES_VARIABLE={environment.get('KLAUSAPPROVES_VARIABLE')}, "
               f"{len(environment)} variables in all; secret KLAUSAPPROVES_SECRET <- "
               f"{secrets.get('KLAUSAPPROVES_SECRET', 'missing')}")
-        print(f"       written to {output_file.relative_to(ROOT)}")
+        print(f"       written to {shown(output_file)}")
 
     print(
         "\nNext, as a developer:\n"
-        "  cd scratch/klausapproves && git init && git add . && git commit -m 'Deploy new service' && git push\n"
+        f"  cd {shown(service)} && git init && git add . && git commit -m 'Deploy new service' && git push\n"
         "  (CI builds, tests, deploys develop to pre and v1.2.3 tags to prod; see its README.md)"
     )
 
