@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from conftest import SEED_ANSWERS, render, seed_answers
 from java_support import (
@@ -267,6 +269,53 @@ def test_metrics_are_openmetrics_and_count_requests(plain_service: ServiceProces
     assert any(s.labels.get("route") == "/" and s.labels.get("status") == "200" for s in latency.samples)
     assert {"jvm_memory_used_bytes", "process_uptime_seconds", "greetings"} <= families.keys()
     assert families["greetings"].samples[0].value >= 3  # the service's own counter, from the example route
+
+
+ROUNDTRIP = """
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HexFormat;
+import java.util.List;
+import PACKAGE.platform.Metrics;
+
+/** Registers what the test sends (hex-encoded UTF-8, one a line) as label values and help text. */
+public final class Roundtrip {
+    public static void main(String[] args) throws Exception {
+        List<String> values = Files.readAllLines(Path.of(args[0])).stream()
+                .map(hex -> new String(HexFormat.of().parseHex(hex), StandardCharsets.UTF_8)).toList();
+        Metrics metrics = new Metrics();
+        Metrics.Counter counter = metrics.counter("roundtrip", values.isEmpty() ? "" : values.get(0), "value");
+        values.forEach(counter::inc);
+        System.out.print(metrics.scrape());
+    }
+}
+"""
+
+
+@pytest.fixture(scope="session")
+def roundtrip(build: Build, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    work = tmp_path_factory.mktemp("roundtrip")
+    (work / "Roundtrip.java").write_text(ROUNDTRIP.replace("PACKAGE", naming.java_package(SERVICE)))
+    javac([work / "Roundtrip.java"], work, classpath=[build.main])
+    return work
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(values=st.lists(st.text(st.one_of(st.sampled_from('\\"\n\r\t{}=,# '), st.characters(exclude_categories=("Cs",))),
+                               max_size=20), min_size=1, max_size=40, unique=True))
+def test_any_label_value_survives_the_openmetrics_exposition(build: Build, roundtrip: Path, tmp_path: Path,
+                                                             values: list[str]) -> None:
+    from prometheus_client.openmetrics.parser import text_string_to_metric_families
+
+    inputs = tmp_path / "values.txt"
+    inputs.write_text("".join(value.encode().hex() + "\n" for value in values))
+    result = subprocess.run(["java", "-cp", f"{build.main}{os.pathsep}{roundtrip}", "Roundtrip", str(inputs)],
+                            capture_output=True, timeout=60, check=True)
+    families = {f.name: f for f in text_string_to_metric_families(result.stdout.decode())}
+    family = families["roundtrip"]
+    assert family.documentation == values[0]
+    assert sorted(sample.labels["value"] for sample in family.samples) == sorted(values)
 
 
 def test_every_request_logs_one_json_line(plain_service: ServiceProcess) -> None:
