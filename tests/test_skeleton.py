@@ -210,7 +210,8 @@ def test_a_dependency_that_never_answers_cannot_hang_health(build: Build) -> Non
             health = service.get("/health", timeout=10)
     assert health.status == 503
     assert sorted(json.loads(health.body)["failing"]) == ["bpg", "klausapproves-rds"]
-    assert health.seconds < 2.5, f"/health took {health.seconds:.1f} s with a dependency that never answers"
+    # The checks give up after 1 s; the rest is slack for a loaded CI machine, far below a hang.
+    assert health.seconds < 3, f"/health took {health.seconds:.1f} s with a dependency that never answers"
 
 
 def test_an_http_dependency_answering_2xx_is_up(build: Build) -> None:
@@ -233,7 +234,7 @@ def test_the_service_reads_the_environment_the_task_definition_sets(build: Build
     env.pop("HTTP_PORT"), env.pop("METRICS_PORT")  # free ports instead of 8080/9090
     with start_service(build, **env) as service:
         health = service.get("/health")
-    assert health.status == 503 and health.seconds < 2.5
+    assert health.status == 503 and health.seconds < 3
     body = json.loads(health.body)
     assert (body["service"], body["environment"]) == (SERVICE, "pre")
     assert body["failing"] == ["bpg", "klausapproves-rds"]
@@ -361,7 +362,7 @@ def test_sigterm_finishes_the_request_in_flight_and_exits_0(build: Build) -> Non
         slow: dict[str, object] = {}
 
         def call() -> None:
-            slow["response"] = service.get("/debug/sleep?ms=1500", timeout=20)
+            slow["response"] = service.get("/debug/sleep?ms=2000", timeout=20)
             slow["finished"] = time.monotonic()
 
         caller = threading.Thread(target=call)
@@ -385,7 +386,7 @@ def test_sigterm_finishes_the_request_in_flight_and_exits_0(build: Build) -> Non
         caller.join(20)
     assert code == 0, service.stderr
     response = slow["response"]
-    assert response.status == 200 and json.loads(response.body) == {"slept_ms": 1500}
+    assert response.status == 200 and json.loads(response.body) == {"slept_ms": 2000}
     events = [line["event"] for line in service.log_lines()]
     assert events[-2:] == ["request", "stopped"] and "stopping" in events
 
