@@ -1,6 +1,6 @@
 """The infra pull request hook: its cost must not grow with the services already in the infra repo.
 
-Runs `hooks/infra_pr.py` (the Copier task, as Copier runs it) against an infra
+Runs `hooks/after_render.py` (the Copier task, as Copier runs it) against an infra
 repository holding 1,000 services and against one holding none, interleaved in
 the same run; each run proposes a new service, so both take the full path
 (ls-remote, sparse clone, dependency check, commit, push). Goal: <= 1.2x.
@@ -22,7 +22,7 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-HOOK = ROOT / "hooks" / "infra_pr.py"
+HOOK = ROOT / "hooks" / "after_render.py"
 SERVICES = 1000
 GOAL = 1.2
 ENV = {**os.environ, "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@lemi.invalid",

@@ -1,6 +1,6 @@
 """The infra pull request: propose a service's Terraform on the central infra repository.
 
-``lemi infra-pr`` (and, once per ``copier copy``, ``hooks/infra_pr.py``) writes
+``lemi infra-pr`` (and the Copier task ``hooks/after_render.py``, once per copy or update) writes
 ``services/<service>/`` (:mod:`lemi_hooks.terraform`) on branch ``lemi/<service>``
 of the infra repository, pushes it and, when the repository is on GitHub and
 ``GITHUB_TOKEN`` or ``GH_TOKEN`` is set, opens the pull request or updates the

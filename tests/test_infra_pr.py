@@ -177,7 +177,7 @@ def test_an_empty_infra_repository_gets_the_branch(tmp_path: Path) -> None:
 
 def test_the_copier_task_never_fails_generation(tmp_path: Path) -> None:
     service = write_answers(tmp_path / "svc", infra_repo=str(tmp_path / "nowhere.git"))
-    done = subprocess.run([sys.executable, str(TEMPLATE_ROOT / "hooks" / "infra_pr.py"), ".copier-answers.yml"],
+    done = subprocess.run([sys.executable, str(TEMPLATE_ROOT / "hooks" / "after_render.py"), ".copier-answers.yml"],
                           cwd=service, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0
     assert "could not reach the infra repository" in done.stderr and "lemi infra-pr" in done.stderr
