@@ -56,11 +56,22 @@ def memory_mib(value: Any) -> int | None:
     return int(mib) if mib == int(mib) else None
 
 
+# Reserved words and literals a Java package segment may not be.
+JAVA_RESERVED = frozenset("""
+    abstract assert boolean break byte case catch char class const continue default do double else enum
+    extends final finally float for goto if implements import instanceof int interface long native new
+    package private protected public return short static strictfp super switch synchronized this throw
+    throws transient try void volatile while true false null _ var record yield sealed permits
+""".split())
+
+
 def java_package(service_name: str) -> str:
-    """The Java package of a service: ``me.lemon.<name without dashes>``."""
+    """The Java package of a service: ``me.lemon.<name without dashes>`` (``new`` -> ``new_``)."""
     identifier = re.sub(r"[^a-z0-9]", "", service_name.lower())
     if not identifier or identifier[0].isdigit():
         identifier = "svc" + identifier
+    if identifier in JAVA_RESERVED:
+        identifier += "_"
     return f"me.lemon.{identifier}"
 
 
@@ -225,6 +236,8 @@ def service_conventions(
         "ecr_repository": service_name,
         "image_repository": f"{registry}/{service_name}",
         "ecr_push_role_arn": f"arn:aws:iam::{settings['ecr_account_id']}:role/{ecr_push_role_name(service_name)}",
+        "base_image": settings["base_image"],
+        "build_image": settings["build_image"],
         "clients_security_group": clients_security_group(service_name),
         "dependency_security_groups": [
             clients_security_group(name) for name in [*service_dependencies, *datastore_dependencies]

@@ -413,7 +413,12 @@ def test_dockerfile_builds_on_the_platform_images_and_runs_unprivileged(seed_pro
     settings = platform.settings()
     commands = _dockerfile(seed_project)
     stages = [c.value for c in commands if c.cmd == "FROM"]
-    assert stages == [(settings["build_image"], "AS", "build"), (settings["base_image"],)]
+    assert stages == [("${BUILD_IMAGE}", "AS", "build"), ("${BASE_IMAGE}",)]
+    # The platform's images are the defaults; CI passes the current ones (from the conventions).
+    arguments = dict(value.split("=", 1) for c in commands if c.cmd == "ARG" for value in c.value)
+    assert arguments == {"BUILD_IMAGE": settings["build_image"], "BASE_IMAGE": settings["base_image"]}
+    conventions = json.loads((seed_project / ".lemi" / "conventions.json").read_text())
+    assert (conventions["build_image"], conventions["base_image"]) == (settings["build_image"], settings["base_image"])
     final = commands[max(i for i, c in enumerate(commands) if c.cmd == "FROM"):]
     users = [c.value[0] for c in final if c.cmd == "USER"]
     assert users and users[-1].split(":")[0] not in ("root", "0")
