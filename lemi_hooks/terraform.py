@@ -148,6 +148,16 @@ def public_zone(host: str, settings: Mapping[str, Any]) -> str:
     return host.split(".", 1)[1] if "." in host else host
 
 
+def push_refs(environments: Mapping[str, Any]) -> list[str]:
+    """The refs whose workflows build images: the deploy branches, and tags when an
+    environment deploys releases (a second service's `<name>/v1.2.3` tags included)."""
+    refs = set()
+    for env in environments.values():
+        kind, _, branch = env["deploy_on"].partition(":")
+        refs.add(f"refs/heads/{branch}" if kind == "branch" else "refs/tags/*")
+    return sorted(refs)
+
+
 def base_image_repository(settings: Mapping[str, Any]) -> str:
     """``platform/java-runtime`` from ``<registry>/platform/java-runtime:21``."""
     path = settings["base_image"].split("/", 1)[1]
@@ -184,6 +194,7 @@ def module_calls(answers: Mapping[str, Any], settings: Mapping[str, Any] | None 
             "repository": answers["repository"],
             "owners": owners,
             "github_repository": github_repository,
+            "push_refs": push_refs(envs),
             "push_role_name": naming.ecr_push_role_name(service),
             "base_image_repository": base_image_repository(settings),
             "pull_role_arns": [env["execution_role_arn"] for env in envs.values()],

@@ -284,3 +284,27 @@ def test_checkov_passes_a_rendered_service_root(tmp_path: Path) -> None:
     for resource in ("module.klausapproves_pre.aws_ecs_service.this", "module.klausapproves_prod.aws_iam_role.execution",
                      "module.klausapproves_ecr.aws_ecr_repository.this"):
         assert resource in scanned, f"checkov did not scan {resource}: the modules were not resolved"
+
+
+def _trust_subjects(module: str, document: str) -> list:
+    """The values of the GitHub OIDC `sub` conditions in one policy document of a module."""
+    for block in parse_dir(MODULES / module)["data"]:
+        policies = unquote(block.get('"aws_iam_policy_document"') or {})
+        if f'"{document}"' in policies:
+            body = policies[f'"{document}"']
+            return [condition["values"] for statement in body["statement"]
+                    for condition in statement.get("condition", [])
+                    if condition["variable"] == "token.actions.githubusercontent.com:sub"]
+    raise AssertionError(f"{module} has no policy document {document}")
+
+
+def test_only_deploy_jobs_and_release_refs_may_assume_the_ci_roles() -> None:
+    """A pull request's workflow must not be able to deploy or push an image."""
+    assert _trust_subjects("ecs-service", "deploy_trust") == [
+        ["repo:${var.github_repository}:environment:${var.environment}"]]
+    (push_subjects,) = _trust_subjects("ecr-repository", "push_trust")
+    assert "var.push_refs" in str(push_subjects) and ":ref:" in str(push_subjects)
+    ecr_call = module_blocks(emitted(ANSWER_SETS["all-envs"]))["klausapproves_ecr"]
+    assert unquote(ecr_call["push_refs"]) == ["refs/heads/develop", "refs/tags/*"]
+    internal = module_blocks(emitted(seed_answers(environments=["pre"])))["klausapproves_ecr"]
+    assert unquote(internal["push_refs"]) == ["refs/heads/develop"]

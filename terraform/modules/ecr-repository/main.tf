@@ -110,10 +110,11 @@ data "aws_iam_policy_document" "push_trust" {
       values   = ["sts.amazonaws.com"]
     }
 
+    # Only the refs that deploy build images: no pull request can push one.
     condition {
       test     = "StringLike"
       variable = "token.actions.githubusercontent.com:sub"
-      values   = ["repo:${var.github_repository}:*"]
+      values   = [for ref in var.push_refs : "repo:${var.github_repository}:ref:${ref}"]
     }
   }
 }

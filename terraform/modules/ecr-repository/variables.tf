@@ -28,6 +28,16 @@ variable "github_repository" {
   type        = string
 }
 
+variable "push_refs" {
+  description = "Git refs whose workflows may push images (e.g. refs/heads/develop, refs/tags/*)."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.push_refs) > 0 && alltrue([for ref in var.push_refs : startswith(ref, "refs/")])
+    error_message = "push_refs must name at least one ref, each starting with refs/."
+  }
+}
+
 variable "push_role_name" {
   description = "The role the service's workflows assume (GitHub OIDC) to build and push its images."
   type        = string

@@ -149,10 +149,12 @@ data "aws_iam_policy_document" "deploy_trust" {
       values   = ["sts.amazonaws.com"]
     }
 
+    # Only jobs running in this environment's GitHub environment (which can require
+    # reviewers) may deploy: not pull requests, not other branches' workflows.
     condition {
-      test     = "StringLike"
+      test     = "StringEquals"
       variable = "token.actions.githubusercontent.com:sub"
-      values   = ["repo:${var.github_repository}:*"]
+      values   = ["repo:${var.github_repository}:environment:${var.environment}"]
     }
   }
 }
