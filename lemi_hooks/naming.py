@@ -245,6 +245,8 @@ def service_conventions(
         "internal_zone": settings["internal_zone"],
         "base_domain": settings["base_domain"],
         "datadog_site": settings["datadog_site"],
+        # The vendored tool checks owners' later edits of spec.resources against these.
+        "fargate_sizes": {str(cpu): list(memories) for cpu, memories in FARGATE_SIZES.items()},
         "http_port": 8080,
         "metrics_port": 9090,
         "health_path": "/health",

@@ -281,7 +281,8 @@ def test_ecs_probes_health_the_way_the_generated_dockerfile_does(seed_project: P
 
 
 def test_fargate_sizes_match_the_template_rules(service: Path) -> None:
-    assert load_module(service, "lemi_deploy").FARGATE_SIZES == naming.FARGATE_SIZES
+    conventions = json.loads((service / ".lemi" / "conventions.json").read_text())
+    assert load_module(service, "lemi_deploy").fargate_sizes(conventions) == naming.FARGATE_SIZES
 
 
 def test_a_second_service_in_the_repository_renders_from_its_own_folder(make_project) -> None:

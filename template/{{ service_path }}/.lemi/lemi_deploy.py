@@ -29,19 +29,6 @@ CONVENTIONS_FILE = ".lemi/conventions.json"
 OWNERS_FILE = "OWNERS"
 ANSWERS_FILE = ".copier-answers.yml"
 
-# The Fargate task sizes AWS accepts: CPU units -> memory sizes (MiB). The same
-# table as lemi_hooks.naming.FARGATE_SIZES (a test keeps them equal); copied
-# because this tool must run without lemi installed.
-FARGATE_SIZES: dict[int, tuple[int, ...]] = {
-    256: (512, 1024, 2048),
-    512: tuple(range(1024, 4096 + 1, 1024)),
-    1024: tuple(range(2048, 8192 + 1, 1024)),
-    2048: tuple(range(4096, 16384 + 1, 1024)),
-    4096: tuple(range(8192, 30720 + 1, 1024)),
-    8192: tuple(range(16384, 61440 + 1, 4096)),
-    16384: tuple(range(32768, 122880 + 1, 8192)),
-}
-
 AUTOSCALING_METRICS = {
     "cpu": "ECSServiceAverageCPUUtilization",
     "memory": "ECSServiceAverageMemoryUtilization",
@@ -232,7 +219,17 @@ def _amount(value: Any, pattern: _Lazy, big_units: tuple[str, ...], key: str, ex
     return int(number)
 
 
-def resources(spec: dict[str, Any]) -> tuple[int, int]:
+def fargate_sizes(conventions: dict[str, Any]) -> dict[int, tuple[int, ...]]:
+    """The Fargate task sizes AWS accepts (CPU units -> memory MiB), from lemi's naming rules."""
+    table = conv(conventions, "fargate_sizes", "", dict)
+    try:
+        return {int(cpu): tuple(int(memory) for memory in memories) for cpu, memories in table.items()}
+    except (TypeError, ValueError):
+        raise InputError(CONVENTIONS_FILE, "fargate_sizes", "mistyped; restore it with `copier update`") from None
+
+
+def resources(spec: dict[str, Any], conventions: dict[str, Any]) -> tuple[int, int]:
+    FARGATE_SIZES = fargate_sizes(conventions)  # noqa: N806 - a table, named as in lemi_hooks.naming
     res = expect(spec.get("resources"), dict, SPEC_FILE, "spec.resources", "a mapping with cpu and memory")
     cpu = _amount(res.get("cpu"), _CPU, ("vcpu",), "spec.resources.cpu", '256 or "0.25 vCPU"')
     memory = _amount(res.get("memory"), _MEMORY, ("gb", "gib"), "spec.resources.memory", '512 or "1 GB"')
@@ -581,7 +578,7 @@ def render(root: str, env: str, image: str) -> dict[str, Any]:
     conventions = load_conventions(root)
     env_conv = environment_conventions(conventions, env)
     spec = load_spec(root, conventions)
-    cpu, memory = resources(spec)
+    cpu, memory = resources(spec, conventions)
     variables, secrets = load_config(root, env, env_conv)
     deps = dependencies(spec, env_conv)
     version = image_version(image)
