@@ -116,7 +116,8 @@ def run(repeats: int = 5) -> list[dict]:
                                     lemi, work / f"copy{attempt}"))
             floor_copy_times.append(timed(copier, "copy", "--trust", "--defaults", "--quiet", floor,
                                           work / f"floor{attempt}"))
-            plain_times.append(timed(copier, "copy", "--trust", "--defaults", "--quiet", *data_flags(SEED_DATA),
+            # Not quiet, like lemi: both print Copier's report of what they wrote.
+            plain_times.append(timed(copier, "copy", "--trust", "--defaults", *data_flags(SEED_DATA),
                                      lemi, work / f"plain{attempt}" / "klausapproves"))
             cli_times.append(timed(BIN / "lemi", "new", "service", *SEED_FLAGS, f"-template={lemi}",
                                    f"-dest={work / f'cli{attempt}' / 'klausapproves'}"))
