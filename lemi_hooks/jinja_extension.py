@@ -94,9 +94,31 @@ class _Lemi:
         return self.naming.env_variable_name(name)
 
 
+def _memoize_from_string(environment: Environment) -> None:
+    """Compile each distinct template string once.
+
+    Copier renders every path part, every answers-file check and every file through
+    ``Environment.from_string``, which compiles anew on each call: for lemi's template
+    that is hundreds of compiles of the same few strings ("src", "{{ service_path }}"...).
+    A compiled template is immutable and renders any context, so one per source suffices.
+    """
+    compile_string = environment.from_string
+    compiled: dict[str, Any] = {}
+
+    def from_string(source: Any, globals: Any = None, template_class: Any = None) -> Any:  # noqa: A002
+        if globals is not None or template_class is not None or not isinstance(source, str):
+            return compile_string(source, globals, template_class)
+        if source not in compiled:
+            compiled[source] = compile_string(source)
+        return compiled[source]
+
+    environment.from_string = from_string  # type: ignore[method-assign]
+
+
 class LemiExtension(Extension):
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
+        _memoize_from_string(environment)
         environment.globals["lemi"] = _Lemi()
         environment.filters["yaml_string"] = yaml_string
         environment.filters["hcl_string"] = _submodule("terraform").hcl_string
