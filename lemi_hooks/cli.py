@@ -223,6 +223,9 @@ def new_service(args: Sequence[str]) -> int:
     service_path, answers_file = placement(dest, service_name)
     answers["service_path"] = service_path
     template = flags.get("template") or default_template()
+    if Path(template).expanduser().is_dir():
+        # Copier records the template's path for later updates: a relative one breaks them.
+        template = str(Path(template).expanduser().resolve())
     return run_copier(template, dest, answers, answers_file, flags.get("vcs-ref") or default_vcs_ref(template))
 
 

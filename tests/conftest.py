@@ -34,18 +34,31 @@ def render(dst: Path, answers: dict[str, Any], *, answers_file: str = ".copier-a
     return dst
 
 
+def copied(result: Any) -> Path:
+    """A pytest-copie result's project, after checking Copier raised nothing."""
+    assert result.exception is None, f"copier failed: {result.exception!r}"
+    assert result.exit_code == 0
+    return result.project_dir
+
+
 @pytest.fixture(scope="session")
-def seed_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The seed example, rendered once per test session. Tests must not modify it."""
-    return render(tmp_path_factory.mktemp("seed") / "klausapproves", SEED_ANSWERS)
+def seed_project(copie_session: Any) -> Path:
+    """The seed example, rendered once per test session (pytest-copie). Tests must not modify it."""
+    return copied(copie_session.copy(extra_answers=SEED_ANSWERS))
 
 
 @pytest.fixture
-def make_project(tmp_path: Path) -> Callable[..., Path]:
-    """Render a fresh project from the seed answers with overrides: make_project(external=False)."""
+def make_project(copie: Any, tmp_path: Path) -> Callable[..., Path]:
+    """Render a fresh project from the seed answers with overrides: make_project(external=False).
+
+    pytest-copie renders it; a second service's own answers file (which pytest-copie cannot
+    name) or a chosen destination go through Copier's API.
+    """
     counter = iter(range(1000))
 
     def _make(*, dst: Path | None = None, answers_file: str = ".copier-answers.yml", **overrides: Any) -> Path:
+        if dst is None and answers_file == ".copier-answers.yml":
+            return copied(copie.copy(extra_answers=seed_answers(**overrides)))
         target = dst or tmp_path / f"project{next(counter)}" / overrides.get("repository", SEED_ANSWERS["repository"])
         return render(target, seed_answers(**overrides), answers_file=answers_file)
 

@@ -189,6 +189,14 @@ def test_cli_flags_map_to_the_same_answers_as_copier(developer):
     assert {key: answers[key] for key in SEED_ANSWERS} == SEED_ANSWERS
 
 
+def test_cli_records_a_relative_template_path_as_absolute(developer, monkeypatch):
+    """A relative _src_path would break every later `copier update`."""
+    monkeypatch.chdir(TEMPLATE_ROOT.parent)
+    dest = developer / "klausapproves"
+    assert cli.main([*SEED_INIT, f"-template={TEMPLATE_ROOT.name}", f"-dest={dest}", "-vcs-ref=HEAD"]) == 0
+    assert load_yaml(dest / ".copier-answers.yml")["_src_path"] == str(TEMPLATE_ROOT)
+
+
 def test_cli_without_any_owner_says_how_to_give_one(tmp_path, monkeypatch, capsys):
     empty = tmp_path / "gitconfig"
     empty.write_text("")

@@ -315,7 +315,8 @@ def test_any_label_value_survives_the_openmetrics_exposition(build: Build, round
                             capture_output=True, timeout=60, check=True)
     families = {f.name: f for f in text_string_to_metric_families(result.stdout.decode())}
     family = families["roundtrip"]
-    assert family.documentation == values[0]
+    # OpenMetrics has no escape for a help text's leading spaces: the parser drops them.
+    assert family.documentation == values[0].lstrip(" ")
     assert sorted(sample.labels["value"] for sample in family.samples) == sorted(values)
 
 
