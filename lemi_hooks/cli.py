@@ -282,6 +282,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(USAGE)
             return 0 if args else 2
         if args[0] in ("new", "init"):
+            if any(arg in ("-h", "--help", "-help") for arg in args[1:]):
+                print(USAGE)
+                return 0
             if len(args) < 2 or args[1] != "service":
                 raise UsageError(f"'lemi {args[0]}' makes a service: lemi {args[0]} service -name=NAME ...")
             return new_service(args[2:])
