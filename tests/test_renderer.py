@@ -434,6 +434,21 @@ BAD_INPUT = [
     ("conventions without the family", _conventions(lambda d: d["environments"]["pre"].pop("task_family")), "pre",
      ".lemi/conventions.json", "environments.task_family", "copier update"),
     ("no owners", _write("OWNERS", "# nobody\n"), "pre", "OWNERS", None, "at least one owner"),
+    ("misspelt spec section", lambda r: (r / "deploy" / "service.yaml").write_text(
+        (r / "deploy" / "service.yaml").read_text().replace("  environment:", "  enviroment:")), "pre",
+     "deploy/service.yaml", "spec.enviroment", "unknown section"),
+    ("unknown top-level field", lambda r: (r / "deploy" / "service.yaml").write_text(
+        (r / "deploy" / "service.yaml").read_text() + "replicas: 3\n"), "pre",
+     "deploy/service.yaml", "replicas", "unknown field"),
+    ("an AWS variable", _env({"key": "AWS_REGION", "value": "eu-west-1"}), "pre",
+     "deploy/service.yaml", "spec.environment.AWS_REGION", "belong to AWS"),
+    ("an ECS variable", _env({"key": "ECS_CONTAINER_METADATA_URI_V4", "value": "x"}), "pre",
+     "deploy/service.yaml", "spec.environment.ECS_CONTAINER_METADATA_URI_V4", "belong to AWS"),
+    ("a Datadog agent variable", _env({"key": "DD_AGENT_HOST", "value": "x"}), "pre",
+     "deploy/service.yaml", "spec.environment.DD_AGENT_HOST", "belong to AWS"),
+    ("over ECS's 64 KiB", _both(_env({"key": "BIG", "value": '{{ .Variables["big"] }}'}),
+                                _config(variables=[{"key": "big", "value": "x y " * 17000}])), "pre",
+     "deploy/pre/config.yaml", None, "over ECS's 65536"),
 ]
 
 
@@ -458,6 +473,17 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(service, change, env, 
     # The value of a would-be secret or credential is never echoed back.
     for secret in ("hunter2", AKIA, TOKEN, "s3cret", "MIIEow"):
         assert secret not in line
+
+
+def test_ecs_exec_agent_folders_are_writable_on_the_read_only_root(seed_project: Path) -> None:
+    """ECS Exec's agent writes to these; on a read-only root file system each needs a volume."""
+    payload = render_ok(seed_project, "pre")
+    container = payload["containerDefinitions"][0]
+    assert container["readonlyRootFilesystem"] is True
+    mounted = {mount["containerPath"]: mount["sourceVolume"] for mount in container["mountPoints"]}
+    assert {"/tmp", "/managed-agents", "/var/lib/amazon/ssm", "/var/log/amazon/ssm"} <= set(mounted)
+    assert set(mounted.values()) == {volume["name"] for volume in payload["volumes"]}
+    assert all(not mount["readOnly"] for mount in container["mountPoints"])
 
 
 # ───────────────────────────── what counts as a credential ──────────────────

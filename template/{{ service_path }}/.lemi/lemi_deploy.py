@@ -193,6 +193,9 @@ def load_spec(root: str, conventions: dict[str, Any]) -> dict[str, Any]:
     doc = load_yaml(root, SPEC_FILE, "missing; run the command from the service's folder")
     if not isinstance(doc, dict):
         raise InputError(SPEC_FILE, None, f"must be a mapping with type, name and spec, not {type_name(doc)}")
+    unknown = sorted(set(doc) - {"type", "name", "spec"}, key=str)
+    if unknown:
+        raise InputError(SPEC_FILE, str(unknown[0]), "unknown field; the spec has only type, name and spec")
     if doc.get("type") != "service":
         raise InputError(SPEC_FILE, "type", 'must be "service"')
     service = conv(conventions, "service", "")
@@ -200,7 +203,23 @@ def load_spec(root: str, conventions: dict[str, Any]) -> dict[str, Any]:
         raise InputError(SPEC_FILE, "name",
                          f"must be {quoted(service)}, the service's name in {CONVENTIONS_FILE} "
                          "(a service is renamed through `copier update`, not here)")
-    return expect(doc.get("spec"), dict, SPEC_FILE, "spec", "a mapping")
+    spec = expect(doc.get("spec"), dict, SPEC_FILE, "spec", "a mapping")
+    # A misspelt section (enviroment:) must fail, not silently drop what it holds.
+    unknown = sorted(set(spec) - SPEC_SECTIONS, key=str)
+    if unknown:
+        raise InputError(SPEC_FILE, f"spec.{unknown[0]}",
+                         f"unknown section; spec has {', '.join(sorted(SPEC_SECTIONS))}")
+    return spec
+
+
+SPEC_SECTIONS = frozenset({"image", "resources", "autoscaling", "ingress", "dependencies", "environment"})
+# Names AWS, ECS and the Datadog agent give meaning to: a service must not shadow them.
+RESERVED_PREFIXES = ("AWS_", "ECS_", "DD_")
+# ECS refuses a task definition larger than this (bytes of the request).
+TASK_DEFINITION_MAX = 64 * 1024
+# ECS Exec's agent writes here; with a read-only root file system each needs a volume.
+ECS_EXEC_PATHS = {"ecs-exec-agents": "/managed-agents", "ecs-exec-ssm-lib": "/var/lib/amazon/ssm",
+                  "ecs-exec-ssm-log": "/var/log/amazon/ssm"}
 
 
 _CPU = _Lazy(r"^\s*(\d+(?:\.\d+)?)\s*(vcpu)?\s*$", re.IGNORECASE)
@@ -449,6 +468,9 @@ def resolve_environment(
         where = f"spec.environment.{key}"
         if key in reserved:
             raise InputError(SPEC_FILE, where, "is set by lemi by convention; choose another name")
+        if key.upper().startswith(RESERVED_PREFIXES):
+            raise InputError(SPEC_FILE, where, f"names starting {', '.join(RESERVED_PREFIXES)} belong to AWS, "
+                                               "ECS and Datadog; choose another name")
         value = scalar_text(raw, SPEC_FILE, where)
         names = _REFERENCE.findall(value)
         literal = _REFERENCE.sub("", value)
@@ -640,9 +662,11 @@ def render(root: str, env: str, image: str) -> dict[str, Any]:
         # ECS Exec sessions leave processes behind without an init to reap them.
         "linuxParameters": {"initProcessEnabled": True},
         # Nothing can change the image's files at run time; the JVM and the
-        # service still get a writable /tmp (task-local storage).
+        # service still get a writable /tmp, and ECS Exec's agent its own folders
+        # (task-local storage).
         "readonlyRootFilesystem": True,
-        "mountPoints": [{"sourceVolume": "tmp", "containerPath": "/tmp", "readOnly": False}],
+        "mountPoints": [{"sourceVolume": volume, "containerPath": path, "readOnly": False}
+                        for volume, path in sorted({"tmp": "/tmp", **ECS_EXEC_PATHS}.items())],
     }
 
     tags = {"service": service, "env": env, "managed-by": "lemi"}
@@ -654,7 +678,7 @@ def render(root: str, env: str, image: str) -> dict[str, Any]:
     if repo:
         tags["repository"] = repo
 
-    return {
+    task_definition = {
         "family": conv(env_conv, "task_family", "environments."),
         "requiresCompatibilities": ["FARGATE"],
         "networkMode": "awsvpc",
@@ -663,9 +687,15 @@ def render(root: str, env: str, image: str) -> dict[str, Any]:
         "executionRoleArn": conv(env_conv, "execution_role_arn", "environments."),
         "taskRoleArn": conv(env_conv, "task_role_arn", "environments."),
         "containerDefinitions": [container],
-        "volumes": [{"name": "tmp"}],
+        "volumes": [{"name": volume} for volume in sorted({"tmp", *ECS_EXEC_PATHS})],
         "tags": [{"key": k, "value": tags[k]} for k in sorted(tags)],
     }
+    size = len(to_json(task_definition).encode())
+    if size > TASK_DEFINITION_MAX:
+        raise InputError(CONFIG_FILE.format(env=env), None,
+                         f"the task definition would be {size} bytes, over ECS's {TASK_DEFINITION_MAX}: "
+                         "keep large values out of environment variables (a file, S3, or a secret)")
+    return task_definition
 
 
 def to_json(task_definition: dict[str, Any]) -> str:
