@@ -487,11 +487,83 @@ def test_the_wrapper_pins_a_gradle_8_release_by_checksum(seed_project: Path) -> 
     assert re.fullmatch(r"[0-9a-f]{64}", properties["distributionSha256Sum"])
 
 
-def test_gradlew_says_how_to_create_the_missing_wrapper_jar(seed_project: Path) -> None:
-    result = subprocess.run(["./gradlew", "build"], cwd=seed_project, capture_output=True, text=True, timeout=60)
+def test_the_shipped_wrapper_jar_is_gradles_own(seed_project: Path) -> None:
+    import hashlib
+
+    jar = (seed_project / "gradle/wrapper/gradle-wrapper.jar").read_bytes()
+    assert hashlib.sha256(jar).hexdigest() == platform.settings()["gradle"]["wrapper_jar_sha256"]
+
+
+FAKE_GRADLE = """
+package org.gradle.launcher;
+
+/** Stands in for Gradle's launcher in a local distribution: says it ran, with its arguments. */
+public final class GradleMain {
+    public static void main(String[] args) {
+        System.out.println("fake gradle ran: " + String.join(" ", args));
+    }
+}
+"""
+
+
+@pytest.fixture(scope="session")
+def fake_gradle_distribution(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A local gradle-<version>-bin.zip whose launcher only reports that it ran."""
+    import zipfile
+
+    work = tmp_path_factory.mktemp("fake-gradle")
+    version = platform.settings()["gradle"]["version"]
+    (work / "GradleMain.java").write_text(FAKE_GRADLE)
+    javac([work / "GradleMain.java"], work / "classes")
+    distribution = work / f"gradle-{version}-bin.zip"
+    with zipfile.ZipFile(distribution, "w") as archive:
+        # Gradle's unzip makes folders only from their own entries, as real distributions have.
+        archive.writestr(f"gradle-{version}/", "")
+        archive.writestr(f"gradle-{version}/lib/", "")
+        launcher = work / "launcher.jar"
+        with zipfile.ZipFile(launcher, "w") as jar:
+            jar.write(work / "classes/org/gradle/launcher/GradleMain.class", "org/gradle/launcher/GradleMain.class")
+        archive.write(launcher, f"gradle-{version}/lib/gradle-launcher-{version}.jar")
+    return distribution
+
+
+@pytest.mark.parametrize("checksum_matches", [True, False])
+def test_gradlew_runs_the_pinned_distribution_only_when_its_checksum_matches(
+        seed_project: Path, fake_gradle_distribution: Path, tmp_path: Path, checksum_matches: bool) -> None:
+    """The generated ./gradlew and wrapper jar fetch the pinned distribution, verify it, run it.
+
+    Offline, with a stand-in distribution served from a file: URL (Gradle's servers are never asked).
+    """
+    import hashlib
+
+    project = tmp_path / "project"
+    shutil.copytree(seed_project, project)
+    properties = project / "gradle/wrapper/gradle-wrapper.properties"
+    digest = hashlib.sha256(fake_gradle_distribution.read_bytes()).hexdigest()
+    text = re.sub(r"distributionUrl=.*", f"distributionUrl={fake_gradle_distribution.as_uri()}",
+                  properties.read_text())
+    text = re.sub(r"distributionSha256Sum=.*", f"distributionSha256Sum={digest if checksum_matches else '0' * 64}",
+                  text)
+    properties.write_text(text.replace("validateDistributionUrl=true", "validateDistributionUrl=false"))
+    result = subprocess.run(["./gradlew", "build"], cwd=project, capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "GRADLE_USER_HOME": str(tmp_path / "gradle-home")})
+    if checksum_matches:
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "fake gradle ran: build" in result.stdout
+    else:
+        assert result.returncode != 0
+        assert "fake gradle ran" not in result.stdout
+        assert "checksum" in (result.stdout + result.stderr).lower()
+
+
+def test_gradlew_says_how_to_recreate_a_missing_wrapper_jar(seed_project: Path, tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(seed_project, project)
+    (project / "gradle/wrapper/gradle-wrapper.jar").unlink()
+    result = subprocess.run(["./gradlew", "build"], cwd=project, capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
     sha = re.search(r"distributionSha256Sum=(\w+)",
-                    (seed_project / "gradle/wrapper/gradle-wrapper.properties").read_text()).group(1)
+                    (project / "gradle/wrapper/gradle-wrapper.properties").read_text()).group(1)
     assert re.search(rf"gradle wrapper --gradle-version 8\.[\d.]+ .*--gradle-distribution-sha256-sum {sha}",
                      result.stderr), result.stderr
     require_tool("shellcheck", shutil.which("shellcheck"), "apt-get install shellcheck")
