@@ -13,7 +13,10 @@ whitespace, a leading ``-``) is rejected here, and every output escapes anyway.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any, Callable, Mapping
+
+import yaml
 
 from . import naming
 from . import platform as platform_settings
@@ -32,6 +35,7 @@ GIT_URL_PATTERN = re.compile(
 LOCAL_PATH_PATTERN = re.compile(r"^[A-Za-z0-9._/~+-]+$")
 SERVICE_PATH_PATTERN = re.compile(r"^(?:\.|[a-z0-9][a-z0-9._-]*(?:/[a-z0-9][a-z0-9._-]*)*)$")
 MAX_AUTOSCALING = 1000
+DEFAULT_ANSWERS_FILE = ".copier-answers.yml"
 
 
 def _name_problem(question: str, value: Any) -> str:
@@ -226,7 +230,32 @@ def check_infra_repo(value: Any, answers: Mapping[str, Any]) -> str:
 def check_service_path(value: Any, answers: Mapping[str, Any]) -> str:
     if not isinstance(value, str) or not SERVICE_PATH_PATTERN.match(value) or ".." in value.split("/"):
         return f"service_path: {value!r} must be '.' or a relative folder inside the repository (no '..')"
-    return ""
+    return _second_service_problem(value, answers)
+
+
+def _second_service_problem(service_path: str, answers: Mapping[str, Any]) -> str:
+    """A repository that already holds another service takes a new one only in its own folder,
+    with its own answers file: otherwise the first service's answers (and files) are clobbered."""
+    destination = answers.get("destination")
+    if not destination:
+        return ""
+    existing_answers = Path(str(destination)) / DEFAULT_ANSWERS_FILE
+    if not existing_answers.is_file():
+        return ""
+    try:
+        existing = (yaml.safe_load(existing_answers.read_text(encoding="utf-8")) or {}).get("service_name")
+    except (yaml.YAMLError, OSError, AttributeError):
+        return ""
+    name = answers.get("service_name")
+    if not existing or existing == name:
+        return ""
+    own_answers_file = f"{service_path}/{DEFAULT_ANSWERS_FILE}"
+    if service_path != "." and str(answers.get("answers_file") or DEFAULT_ANSWERS_FILE) == own_answers_file:
+        return ""
+    folder = name or "<service>"
+    return (f"service_path: this repository already holds {existing!r}; give {folder!r} its own folder and "
+            f"answers file: copier copy --trust -a {folder}/{DEFAULT_ANSWERS_FILE} --data service_path={folder} "
+            "... (or use lemi new service, which does this)")
 
 
 CHECKS: dict[str, Callable[[Any, Mapping[str, Any]], str]] = {

@@ -226,3 +226,21 @@ def test_same_service_twice_is_refused(developer, capsys):
     assert cli.main([*SEED_INIT, f"-dest={repo}", "-vcs-ref=HEAD"]) == 0
     assert cli.main([*SEED_INIT, f"-dest={repo}"]) == 2
     assert "already lives here" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("placement", [{}, {"service_path": "klausapproves-worker"}],
+                         ids=["same folder", "own folder, shared answers file"])
+def test_plain_copier_refuses_a_second_service_that_would_clobber_the_first(seed_project, tmp_path, placement):
+    """Without its own answers file a second service would overwrite the first one's answers."""
+    import shutil
+
+    from conftest import render, seed_answers
+
+    repo = tmp_path / "klausapproves"
+    shutil.copytree(seed_project, repo)
+    before = {path: path.read_bytes() for path in repo.rglob("*") if path.is_file()}
+    with pytest.raises(ValueError, match=r"question 'service_path'.*already holds 'klausapproves'.*-a "
+                                         r"klausapproves-worker/\.copier-answers\.yml"):
+        render(repo, seed_answers(service_name="klausapproves-worker", **placement))
+    after = {path: path.read_bytes() for path in repo.rglob("*") if path.is_file()}
+    assert after == before
