@@ -78,6 +78,14 @@ class _Lemi:
         """False in Copier's scratch renders of an update (see lemi_hooks.lifecycle)."""
         return not self.lifecycle.is_scratch_render(str(destination))
 
+    def update_report(self, destination: Any) -> str:
+        """After `copier update`: the files it left with conflicts (Copier itself exits 0)."""
+        conflicts = _submodule("update").conflicted_files(Path(str(destination)))
+        if not conflicts:
+            return "lemi: updated with no conflicts; review with 'git diff' and commit."
+        listed = "".join(f"\n  {name}" for name in conflicts)
+        return f"lemi: CONFLICTS: the update left these to resolve (search for <<<<<<<), then commit:{listed}"
+
     def cpu_units(self, value: Any) -> int | None:
         return self.naming.cpu_units(value)
 

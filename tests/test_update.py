@@ -238,3 +238,24 @@ def test_infra_refresh_runs_once_per_update_from_the_project(template, tmp_path,
         assert log.read_text().count("run") == 2
     main_tf = git(tmp_path, "--git-dir", str(infra), "show", "lemi/klausapproves:services/klausapproves/main.tf")
     assert 'module "klausapproves_qa"' in main_tf
+
+
+def test_plain_copier_update_names_the_conflicts_it_leaves(template, tmp_path, monkeypatch, capsys):
+    """Copier exits 0 with conflict markers; lemi's message after the update names the files."""
+    import warnings
+
+    from copier import run_update
+
+    project = copy_project(template, tmp_path / "klausapproves", SEED_ANSWERS, "v0.1.0")
+    commit_all(project, "generated at A")
+    renderer = project / ".lemi" / "render_taskdef.py"
+    lines = renderer.read_text().split("\n")
+    lines[1] = "# owners: we patched the vendored renderer here"
+    renderer.write_text("\n".join(lines))
+    commit_all(project, "owners patch the renderer")
+    capsys.readouterr()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        run_update(str(project), defaults=True, unsafe=True, overwrite=True, vcs_ref="v0.1.1")
+    err = capsys.readouterr().err
+    assert "CONFLICTS" in err and ".lemi/render_taskdef.py" in err
