@@ -434,6 +434,10 @@ BAD_INPUT = [
     ("conventions without the family", _conventions(lambda d: d["environments"]["pre"].pop("task_family")), "pre",
      ".lemi/conventions.json", "environments.task_family", "copier update"),
     ("no owners", _write("OWNERS", "# nobody\n"), "pre", "OWNERS", None, "at least one owner"),
+    ("a password by its name", _config(variables=[{"key": "dbPassword", "value": "S3cr3t!Passw0rd#2024"}]), "pre",
+     "deploy/pre/config.yaml", "variables.dbPassword", "its name says it is a credential"),
+    ("an API key by its name", _config(variables=[{"key": "stripe_api_key", "value": "letmein"}]), "pre",
+     "deploy/pre/config.yaml", "variables.stripe_api_key", "its name says it is a credential"),
     ("misspelt spec section", lambda r: (r / "deploy" / "service.yaml").write_text(
         (r / "deploy" / "service.yaml").read_text().replace("  environment:", "  enviroment:")), "pre",
      "deploy/service.yaml", "spec.enviroment", "unknown section"),
@@ -473,6 +477,15 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(service, change, env, 
     # The value of a would-be secret or credential is never echoed back.
     for secret in ("hunter2", AKIA, TOKEN, "s3cret", "MIIEow"):
         assert secret not in line
+
+
+@pytest.mark.parametrize("key,value", [("tokenTtlSeconds", "3600"), ("enableSecretRotation", "true"),
+                                       ("passwordMinLength", "12"), ("secretName", "klausapproves/pre/api"),
+                                       ("apiToken", "false"), ("dbPassword", "")])
+def test_credential_sounding_names_with_harmless_values_render(service: Path, key: str, value: str) -> None:
+    set_config(service, "pre", variables=[{"key": key, "value": value}])
+    result = run_tool(service, "render_taskdef.py", "--env", "pre", "--image", IMAGE)
+    assert result.returncode == 0, result.stderr
 
 
 def test_ecs_exec_agent_folders_are_writable_on_the_read_only_root(seed_project: Path) -> None:

@@ -351,8 +351,17 @@ def credential_problem(value: str) -> str | None:
     return None
 
 
+# A variable whose name says it holds a credential (dbPassword, githubToken, stripe_api_key)
+# must not carry a literal value, however ordinary the value looks.
+_CREDENTIAL_NAME = _Lazy(r"(?i)(pass(word|wd|phrase)?|secret|token|api[_.-]?key|private[_.-]?key|credentials?)$")
+_NOT_A_CREDENTIAL = _Lazy(r"(?i)^(|true|false|yes|no|on|off|none|null|-?\d+(\.\d+)?)$")
+
+
 def no_credential(value: str, file: str, key: str) -> None:
+    name = key.rsplit(".", 1)[-1]
     problem = credential_problem(value)
+    if not problem and _CREDENTIAL_NAME.search(name) and not _NOT_A_CREDENTIAL.match(value.strip()):
+        problem = "its name says it is a credential, so its value must not be written here"
     if problem:
         # Never echo the value: it may be the credential.
         raise InputError(file, key, f"{problem}; a credential belongs in AWS Secrets Manager, "
