@@ -19,6 +19,9 @@ IAM_ROLE_NAME_MAX = 64
 ECS_NAME_MAX = 255
 SECURITY_GROUP_NAME_MAX = 255
 DNS_LABEL_MAX = 63
+# AWS's default quota of security groups on one network interface: a task's ENI carries
+# its own group plus one `-clients` group per dependency.
+SECURITY_GROUPS_PER_ENI = 5
 
 # The Fargate task sizes AWS accepts: CPU units -> valid memory sizes (MiB).
 FARGATE_SIZES: dict[int, tuple[int, ...]] = {

@@ -131,6 +131,13 @@ def check_datastore_dependencies(value: Any, answers: Mapping[str, Any]) -> str:
             return f"datastore_dependencies: {name!r} is longer than AWS's 63-character identifiers"
     if len(set(value)) != len(value):
         return "datastore_dependencies: a datastore is listed twice"
+    services = answers.get("service_dependencies")
+    total = len(value) + (len(services) if isinstance(services, list) else 0)
+    limit = naming.SECURITY_GROUPS_PER_ENI - 1
+    if total > limit:
+        return (f"datastore_dependencies: {total} dependencies in all, but a task joins at most {limit} "
+                f"'-clients' security groups (AWS allows {naming.SECURITY_GROUPS_PER_ENI} per network interface, "
+                "one is the service's own)")
     return ""
 
 
