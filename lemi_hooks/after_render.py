@@ -33,8 +33,8 @@ def propose_infra(answers_file: str) -> None:
 
 
 def main(argv: list[str]) -> int:
-    """hooks/after_render.py ANSWERS_FILE, run by Copier in the destination folder."""
-    (answers_file,) = argv
+    """hooks/after_render.py ANSWERS_FILE [copy|update], run by Copier in the destination folder."""
+    answers_file, operation = argv[0], (argv[1] if len(argv) > 1 else "copy")
     project = Path.cwd()
     recorded = answers.load(project, answers_file)
     owners.write_codeowners(project)
@@ -42,4 +42,9 @@ def main(argv: list[str]) -> int:
                              recorded["environments"])
     if recorded.get("infra_repo"):
         propose_infra(answers_file)
+    elif operation == "update":
+        # An update of a service with no infra repository on record: say what would refresh it.
+        print("lemi: no infra_repo is recorded, so no infra pull request was refreshed; "
+              "`lemi infra-pr --infra-repo <owner/name>` in the service's folder opens it and records it",
+              file=sys.stderr)
     return 0

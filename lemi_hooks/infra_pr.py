@@ -442,6 +442,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"lemi: {note}")
     if outcome.pull_request:
         print(f"lemi: infra pull request {'opened' if outcome.pr_created else 'updated'}: {outcome.pull_request}")
+    if args.infra_repo and args.infra_repo != answers.get("infra_repo"):
+        # Later `copier update`s refresh the pull request only for a recorded infra_repo.
+        answers_io.record(project, args.answers_file, "infra_repo", args.infra_repo)
+        print(f"lemi: recorded infra_repo in {answers_path}; `copier update` will keep the pull request current "
+              "(commit that file)")
     return 0
 
 

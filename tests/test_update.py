@@ -259,3 +259,31 @@ def test_plain_copier_update_names_the_conflicts_it_leaves(template, tmp_path, m
         run_update(str(project), defaults=True, unsafe=True, overwrite=True, vcs_ref="v0.1.1")
     err = capsys.readouterr().err
     assert "CONFLICTS" in err and ".lemi/render_taskdef.py" in err
+
+
+def test_an_infra_repo_given_later_is_recorded_and_refreshed_by_updates(template, tmp_path, monkeypatch, capsys):
+    from plumbum import local
+
+    infra = tmp_path / "infra.git"
+    git(tmp_path, "init", "-q", "--bare", "--initial-branch=main", str(infra))
+    with local.env(GITHUB_TOKEN="", GH_TOKEN=""):
+        project = copy_project(template, tmp_path / "klausapproves", SEED_ANSWERS, "v0.1.0")
+        commit_all(project, "generated without an infra repository")
+        monkeypatch.chdir(project)
+        monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+        monkeypatch.delenv("GH_TOKEN", raising=False)
+        assert cli.main(["infra-pr", "--infra-repo", str(infra)]) == 0
+        assert yaml.safe_load((project / ".copier-answers.yml").read_text())["infra_repo"] == str(infra)
+        assert "recorded infra_repo" in capsys.readouterr().out
+        commit_all(project, "record the infra repository")
+        assert lemi_update(project, monkeypatch, "--vcs-ref", "v0.2.0", "--data", "environments=[pre, qa, prod]") == 0
+    main_tf = git(tmp_path, "--git-dir", str(infra), "show", "lemi/klausapproves:services/klausapproves/main.tf")
+    assert 'module "klausapproves_qa"' in main_tf
+
+
+def test_an_update_without_an_infra_repo_says_how_to_open_the_pull_request(template, tmp_path, monkeypatch, capfd):
+    project = copy_project(template, tmp_path / "klausapproves", SEED_ANSWERS, "v0.1.0")
+    commit_all(project, "generated")
+    capfd.readouterr()
+    assert lemi_update(project, monkeypatch, "--vcs-ref", "v0.1.1") == 0
+    assert "lemi infra-pr --infra-repo" in capfd.readouterr().err  # the task's own output
