@@ -243,7 +243,7 @@ def run_copier(template: str, dest: Path, answers: dict[str, Any], answers_file:
     from copier import run_copy
     from copier.errors import CopierError
 
-    created_dest = not dest.exists()
+    before = _snapshot(dest)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Copier's DirtyLocalWarning is noise for users of a checkout
@@ -254,19 +254,40 @@ def run_copier(template: str, dest: Path, answers: dict[str, Any], answers_file:
         # Copier asks every question before it writes, so nothing was written yet.
         match = _COPIER_ANSWER_ERROR.match(str(error))
         message = f"{match['question']}: {match['rule']}" if match else str(error)
-        _cleanup(dest, created_dest)
+        _remove_new(dest, before)
         raise UsageError(message) from None
     except (CopierError, subprocess.CalledProcessError) as error:
-        _cleanup(dest, created_dest)
-        print(f"lemi: copier failed: {error}", file=sys.stderr)
+        _remove_new(dest, before)
+        if "Interactive session required" in str(error):
+            print(f"lemi: {dest.resolve()} already has a file lemi writes (Copier's 'conflict' line above names it); "
+                  "nothing was changed: move it aside, or pass -dest=<a new folder>", file=sys.stderr)
+            return 2
+        print(f"lemi: copier failed: {error}; nothing was changed", file=sys.stderr)
         return 1
     return 0
 
 
-def _cleanup(dest: Path, created: bool) -> None:
-    """Leave no empty folder behind when lemi created it and nothing landed."""
-    if created and dest.is_dir() and not any(dest.iterdir()):
-        dest.rmdir()
+def _snapshot(dest: Path) -> set[Path] | None:
+    """What ``dest`` holds before Copier runs (None: it does not exist yet)."""
+    if not dest.exists():
+        return None
+    return {path for path in dest.rglob("*") if ".git" not in path.relative_to(dest).parts}
+
+
+def _remove_new(dest: Path, before: set[Path] | None) -> None:
+    """Undo a failed render: remove what it created, never what was there before."""
+    import shutil
+
+    if before is None:
+        shutil.rmtree(dest, ignore_errors=True)
+        return
+    created = [path for path in dest.rglob("*")
+               if path not in before and ".git" not in path.relative_to(dest).parts]
+    for path in sorted(created, key=lambda item: len(item.parts), reverse=True):
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
 
 
 def infra_pr(args: Sequence[str]) -> int:

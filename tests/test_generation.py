@@ -244,3 +244,14 @@ def test_plain_copier_refuses_a_second_service_that_would_clobber_the_first(seed
         render(repo, seed_answers(service_name="klausapproves-worker", **placement))
     after = {path: path.read_bytes() for path in repo.rglob("*") if path.is_file()}
     assert after == before
+
+
+def test_lemi_leaves_an_existing_repository_untouched_when_a_file_is_in_the_way(developer, capsys):
+    repo = developer / "klausapproves"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    (repo / "README.md").write_text("# our own README\n")
+    assert cli.main([*SEED_INIT, f"-dest={repo}", "-vcs-ref=HEAD"]) == 2
+    assert "already has a file lemi writes" in capsys.readouterr().err
+    assert sorted(path.name for path in repo.iterdir()) == [".git", "README.md"]
+    assert (repo / "README.md").read_text() == "# our own README\n"
