@@ -1,8 +1,9 @@
 """The Terraform a new service needs in the central infra repository.
 
 ``services/<service>/`` holds one root module: providers for each environment's
-account, one call of the infra team's ``ecs-service`` module per environment
-(``module "<service>_<env>"``) and one ``ecr-repository`` call, all pinned to
+account, Datadog and GitHub, one ``ecr-repository`` call, and per environment one
+call of the infra team's ``ecs-service`` module (``module "<service>_<env>"``) and
+one of ``github-environment`` (``module "<service>_<env>_github"``), all pinned to
 ``terraform.module_version`` from the platform settings. Every argument comes
 from the service's answers and :func:`lemi_hooks.naming.service_conventions`;
 every string is written through :func:`hcl_string`, so no answer can open an
@@ -25,9 +26,17 @@ GENERATED_FILES = ("main.tf", "README.md")
 
 # The role Terraform assumes in each account, unless the platform settings name one.
 DEFAULT_TERRAFORM_ROLE = "terraform"
+# The branch the rollback workflow is dispatched from, unless the platform settings name one.
+DEFAULT_ROLLBACK_BRANCH = "develop"
 
+# The providers the root requires; the modules' versions.tf pin the same constraints.
 AWS_PROVIDER = ("hashicorp/aws", "~> 5.70")
 DATADOG_PROVIDER = ("DataDog/datadog", "~> 3.40")
+GITHUB_PROVIDER = ("integrations/github", "~> 6.4")
+PROVIDERS = {"aws": AWS_PROVIDER, "datadog": DATADOG_PROVIDER, "github": GITHUB_PROVIDER}
+
+# The tag pattern of releases (v1.2.3), as the deploy workflow's trigger spells it.
+RELEASE_TAG_PATTERN = "v*.*.*"
 
 _HCL_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
@@ -158,10 +167,59 @@ def push_refs(environments: Mapping[str, Any]) -> list[str]:
     return sorted(refs)
 
 
-def base_image_repository(settings: Mapping[str, Any]) -> str:
-    """``platform/java-runtime`` from ``<registry>/platform/java-runtime:21``."""
-    path = settings["base_image"].split("/", 1)[1]
+def image_repository_name(image: str) -> str:
+    """``platform/java-runtime`` from ``<registry>/platform/java-runtime:21`` (or ``@sha256:...``)."""
+    path = image.split("/", 1)[1]
     return path.split("@", 1)[0].rsplit(":", 1)[0]
+
+
+def base_image_repositories(settings: Mapping[str, Any]) -> list[str]:
+    """The platform images a service's Dockerfile builds from, as repositories of the
+    shared registry: ``build_image`` (its first stage) and ``base_image`` (the runtime)."""
+    registry = f"{settings['ecr_account_id']}.dkr.ecr.{settings['aws_region']}.amazonaws.com/"
+    names: list[str] = []
+    for key in ("build_image", "base_image"):
+        image = str(settings[key])
+        if not image.startswith(registry):
+            raise ValueError(f"platform setting {key} ({image}) is not in the shared registry {registry}: "
+                             "the ECR push role can pull only from there")
+        name = image_repository_name(image)
+        if name not in names:
+            names.append(name)
+    return names
+
+
+def image_repository_arn(conv: Mapping[str, Any], settings: Mapping[str, Any]) -> str:
+    """The ARN of the service's image repository in the tooling account."""
+    return f"arn:aws:ecr:{conv['aws_region']}:{settings['ecr_account_id']}:repository/{conv['ecr_repository']}"
+
+
+def is_second_service(answers: Mapping[str, Any]) -> bool:
+    """A service in a folder of a repository that already has one (``service_path`` not ``.``)."""
+    return str(answers.get("service_path") or ".") not in (".", "./")
+
+
+def deployment_refs(answers: Mapping[str, Any], env_conventions: Mapping[str, Any],
+                    settings: Mapping[str, Any]) -> dict[str, list[str]]:
+    """The refs whose workflow runs may use a GitHub environment: ``branch_patterns``,
+    ``tag_patterns``.
+
+    ``branch:<name>`` admits that branch; ``semver-tag`` admits release tags (a second
+    service's are ``<service>/v1.2.3``: GitHub's ``*`` never matches ``/``). An environment
+    with an approval also admits the rollback branch, so the rollback workflow (dispatched
+    from it) can run there, behind the reviewers. A second service adds only its own tag
+    pattern: the first service's call owns the shared environment and its branches.
+    """
+    kind, _, branch = env_conventions["deploy_on"].partition(":")
+    branches = [branch] if kind == "branch" else []
+    tags = [RELEASE_TAG_PATTERN] if kind != "branch" else []
+    if env_conventions["approval"]:
+        rollback = str(settings.get("rollback_branch") or DEFAULT_ROLLBACK_BRANCH)
+        if rollback not in branches:
+            branches.append(rollback)
+    if is_second_service(answers):
+        return {"branch_patterns": [], "tag_patterns": [f"{answers['service_name']}/{tag}" for tag in tags]}
+    return {"branch_patterns": branches, "tag_patterns": tags}
 
 
 def _dependency_kinds(env_conventions: Mapping[str, Any]) -> list[dict[str, str]]:
@@ -196,8 +254,9 @@ def module_calls(answers: Mapping[str, Any], settings: Mapping[str, Any] | None 
             "github_repository": github_repository,
             "push_refs": push_refs(envs),
             "push_role_name": naming.ecr_push_role_name(service),
-            "base_image_repository": base_image_repository(settings),
+            "base_image_repositories": base_image_repositories(settings),
             "pull_role_arns": [env["execution_role_arn"] for env in envs.values()],
+            "deploy_role_arns": [env["deploy_role_arn"] for env in envs.values()],
         },
     )]
     for env, env_conv in envs.items():
@@ -205,7 +264,8 @@ def module_calls(answers: Mapping[str, Any], settings: Mapping[str, Any] | None 
         calls.append(ModuleCall(
             label=f"{service}_{env}",
             module="ecs-service",
-            providers={"aws": f"aws.{env}"},
+            # Explicit providers replace inheritance: the nested dashboard needs Datadog.
+            providers={"aws": f"aws.{env}", "datadog": "datadog"},
             arguments={
                 "service_name": service,
                 "environment": env,
@@ -234,11 +294,26 @@ def module_calls(answers: Mapping[str, Any], settings: Mapping[str, Any] | None 
                 "execution_role_name": roles["execution"],
                 "task_role_name": roles["task"],
                 "deploy_role_name": roles["deploy"],
+                "image_repository_arn": image_repository_arn(conv, settings),
                 "secret_arn_prefix": env_conv["secret_arn_prefix"],
                 "secret_name_prefix": env_conv["secret_name_prefix"],
                 "clients_security_group_name": conv["clients_security_group"],
                 "dependency_security_groups": conv["dependency_security_groups"],
                 "dependencies": _dependency_kinds(env_conv),
+            },
+        ))
+    second = is_second_service(answers)
+    for env, env_conv in envs.items():
+        calls.append(ModuleCall(
+            label=f"{service}_{env}_github",
+            module="github-environment",
+            providers={"github": "github"},
+            arguments={
+                "repository": answers["repository"],
+                "environment": env,
+                "manage_environment": not second,
+                **deployment_refs(answers, env_conv, settings),
+                "reviewers": owners if env_conv["approval"] and not second else [],
             },
         ))
     return calls
@@ -277,6 +352,13 @@ def _providers(answers: Mapping[str, Any], settings: Mapping[str, Any], conv: Ma
         f"  api_url = {hcl_string('https://api.' + settings['datadog_site'] + '/')}\n"
         "}\n"
     )
+    blocks.append(
+        "# Token from GITHUB_TOKEN: administration (read and write) of the service's\n"
+        "# repository, which manages its deployment environments.\n"
+        'provider "github" {\n'
+        f"  owner = {hcl_string(settings['github_org'])}\n"
+        "}\n"
+    )
     return "\n".join(blocks)
 
 
@@ -299,15 +381,14 @@ def render_main_tf(answers: Mapping[str, Any], settings: Mapping[str, Any] | Non
         "terraform {\n"
         '  required_version = ">= 1.5"\n\n'
         "  required_providers {\n"
-        "    aws = {\n"
-        f"      source  = {hcl_string(AWS_PROVIDER[0])}\n"
-        f"      version = {hcl_string(AWS_PROVIDER[1])}\n"
-        "    }\n"
-        "    datadog = {\n"
-        f"      source  = {hcl_string(DATADOG_PROVIDER[0])}\n"
-        f"      version = {hcl_string(DATADOG_PROVIDER[1])}\n"
-        "    }\n"
-        "  }\n\n"
+        + "".join(
+            f"    {name} = {{\n"
+            f"      source  = {hcl_string(source)}\n"
+            f"      version = {hcl_string(constraint)}\n"
+            "    }\n"
+            for name, (source, constraint) in PROVIDERS.items()
+        )
+        + "  }\n\n"
         '  backend "s3" {\n'
         f"    key = {hcl_string(f'{SERVICES_DIR}/{service}/terraform.tfstate')}\n"
         "  }\n"
@@ -355,9 +436,29 @@ def summary(answers: Mapping[str, Any], settings: Mapping[str, Any] | None = Non
             f"Datadog dashboard `{service} ({env})` with the service and "
             f"{len(env_conv['dependencies'])} dependenc{'y' if len(env_conv['dependencies']) == 1 else 'ies'}",
             f"Log group `{env_conv['log_group']}`",
+            _github_environment_line(answers, env, env_conv, settings),
         ]
         out[env] = lines
     return out
+
+
+def _github_environment_line(answers: Mapping[str, Any], env: str, env_conv: Mapping[str, Any],
+                             settings: Mapping[str, Any]) -> str:
+    refs = deployment_refs(answers, env_conv, settings)
+    deploy_branch = env_conv["deploy_on"].partition(":")[2]
+    allowed = [f"branch `{branch}`" + ("" if branch == deploy_branch else " (rollback)")
+               for branch in refs["branch_patterns"]]
+    allowed += [f"tags `{tag}`" for tag in refs["tag_patterns"]]
+    where = f"GitHub environment `{env}` of `{settings['github_org']}/{answers['repository']}`"
+    if is_second_service(answers):
+        if not allowed:
+            return f"{where}: managed by the repository's first service, used as it is"
+        return f"{where}: managed by the repository's first service; also admits " + " and ".join(allowed)
+    line = f"{where}: only " + " and ".join(allowed) + " may use it"
+    if env_conv["approval"]:
+        owners = ", ".join(f"`{owner}`" for owner in answers["owners"])
+        line += f", after an approval by one of {owners} (not the run's own author)"
+    return line
 
 
 def describe(answers: Mapping[str, Any], settings: Mapping[str, Any] | None = None) -> str:

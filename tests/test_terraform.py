@@ -17,6 +17,7 @@ from typing import Any
 
 import hcl2
 import pytest
+import yaml
 
 from conftest import TEMPLATE_ROOT, seed_answers
 from lemi_hooks import naming, platform, terraform
@@ -33,6 +34,7 @@ ANSWER_SETS: dict[str, dict[str, Any]] = {
     "external-own-domain": seed_answers(domain="approvals.example.com", external=True),
     "external-domain-under-base": seed_answers(domain="klaus.lemon.me", external=True, service_dependencies=[]),
 }
+SEED = ANSWER_SETS["seed"]
 
 
 def tool(name: str, *candidates: Path, installable: bool = True) -> str:
@@ -96,7 +98,9 @@ def test_every_module_call_passes_exactly_the_modules_variables(case: str) -> No
     answers = ANSWER_SETS[case]
     calls = module_blocks(emitted(answers))
     service = answers["service_name"]
-    assert list(calls) == [f"{service}_ecr"] + [f"{service}_{env}" for env in answers["environments"]]
+    envs = answers["environments"]
+    assert list(calls) == ([f"{service}_ecr"] + [f"{service}_{env}" for env in envs]
+                           + [f"{service}_{env}_github" for env in envs])
     prefix = SETTINGS["terraform"]["module_source"] + "/"
     pin = "?ref=" + SETTINGS["terraform"]["module_version"]
     for label, body in calls.items():
@@ -143,7 +147,7 @@ def test_arguments_follow_the_naming_conventions() -> None:
     assert pre["secret_name_prefix"] == "klausapproves/pre/"
     image = calls["klausapproves_ecr"]
     assert conventions["ecr_push_role_arn"].endswith(":role/" + image["push_role_name"])
-    assert image["base_image_repository"] == "platform/java-runtime"
+    assert image["base_image_repositories"] == ["platform/java-build", "platform/java-runtime"]
     assert image["github_repository"] == pre["github_repository"] == "lemon-fintech/klausapproves"
     assert calls["klausapproves_ecr"]["pull_role_arns"] == [
         conventions["environments"][env]["execution_role_arn"] for env in ("pre", "prod")]
@@ -162,7 +166,7 @@ def test_each_environment_gets_its_own_account_provider() -> None:
         assert roles[env].startswith(f"arn:aws:iam::{settings['aws_account_id']}:role/")
     assert roles["tooling"].startswith(f"arn:aws:iam::{SETTINGS['ecr_account_id']}:role/")
     calls = module_blocks(tf)
-    assert calls["klausapproves_qa"]["providers"] == {"aws": "${aws.qa}"}
+    assert calls["klausapproves_qa"]["providers"] == {"aws": "${aws.qa}", "datadog": "datadog"}
 
 
 @pytest.mark.parametrize("value", [
@@ -308,3 +312,229 @@ def test_only_deploy_jobs_and_release_refs_may_assume_the_ci_roles() -> None:
     assert unquote(ecr_call["push_refs"]) == ["refs/heads/develop", "refs/tags/*"]
     internal = module_blocks(emitted(seed_answers(environments=["pre"])))["klausapproves_ecr"]
     assert unquote(internal["push_refs"]) == ["refs/heads/develop"]
+
+
+# ── Review findings: each test below fails without its fix ────────────────────
+
+def policy_statements(module: str, document: str) -> dict[str, dict]:
+    """The statements of one ``aws_iam_policy_document`` of a module, by sid."""
+    for block in parse_dir(MODULES / module)["data"]:
+        policies = unquote(block.get('"aws_iam_policy_document"') or {})
+        if f'"{document}"' in policies:
+            return {statement.get("sid", f"#{index}"): statement
+                    for index, statement in enumerate(policies[f'"{document}"']["statement"])}
+    raise AssertionError(f"{module} has no policy document {document}")
+
+
+def statement_actions(module: str, statement: dict) -> list[str]:
+    """A statement's actions, lists in the module's locals (``local.pull_actions``) resolved."""
+    actions = statement["actions"]
+    if isinstance(actions, list):
+        return actions
+    values = {name: value for block in parse_dir(MODULES / module).get("locals", []) for name, value in block.items()}
+    return [action for name in re.findall(r"local\.(\w+)", actions) for action in unquote(values[name])]
+
+
+def statements_allowing(module: str, document: str, action: str) -> list[dict]:
+    return [statement for statement in policy_statements(module, document).values()
+            if action in statement_actions(module, statement)]
+
+
+def workflow_jobs(project: Path, purpose: str) -> dict[str, dict]:
+    return yaml.safe_load((project / ".github" / "workflows" / f"klausapproves-{purpose}.yml").read_text())["jobs"]
+
+
+def aws_cli_actions(job: dict, service: str) -> set[str]:
+    """IAM actions of the ``aws <service> <verb>`` calls of a job's run steps (describe-images -> ecr:DescribeImages)."""
+    actions = set()
+    for step in job.get("steps", []):
+        for verb in re.findall(rf"\baws {service} ([a-z-]+)", step.get("run", "")):
+            actions.add(f"{service}:" + "".join(part.capitalize() for part in verb.split("-")))
+    return actions
+
+
+def assumed_role(job: dict) -> str:
+    roles = [step["with"]["role-to-assume"] for step in job.get("steps", [])
+             if str(step.get("uses", "")).startswith("aws-actions/configure-aws-credentials")]
+    return roles[0] if roles else ""
+
+
+def test_deploy_roles_may_describe_images_in_the_shared_repository(seed_project: Path) -> None:
+    """Finding 1: deploy and rollback check the image with `aws ecr describe-images` using
+    the environment's deploy role, against the repository in the tooling account."""
+    conventions = terraform.conventions(SEED)
+    # Every ECR call a deploy-role job makes is allowed by the deploy role's own policy...
+    ecr_calls = set()
+    for purpose in ("deploy", "rollback"):
+        for job in workflow_jobs(seed_project, purpose).values():
+            if assumed_role(job).endswith("-deploy"):
+                ecr_calls |= aws_cli_actions(job, "ecr")
+    assert "ecr:DescribeImages" in ecr_calls, "the rollback workflow checks the image with the deploy role"
+    for action in ecr_calls:
+        (statement,) = statements_allowing("ecs-service", "deploy", action)
+        assert statement["resources"] == ["${var.image_repository_arn}"]
+        # ...and, the repository being in another account, by its repository policy.
+        (granted,) = statements_allowing("ecr-repository", "access", action)
+        (condition,) = granted["condition"]
+        assert (condition["test"], condition["variable"], condition["values"]) == (
+            "ArnEquals", "aws:PrincipalArn", "${var.deploy_role_arns}")
+    calls = module_blocks(emitted(SEED))
+    assert calls["klausapproves_ecr"]["deploy_role_arns"] == [
+        conventions["environments"][env]["deploy_role_arn"] for env in SEED["environments"]]
+    arn = calls["klausapproves_pre"]["image_repository_arn"]
+    assert arn == "arn:aws:ecr:us-east-1:444444444444:repository/klausapproves"
+    assert conventions["image_repository"] == (
+        f"{arn.split(':')[4]}.dkr.ecr.{arn.split(':')[3]}.amazonaws.com/{arn.split('/', 1)[1]}")
+
+
+def test_the_push_role_may_pull_every_platform_image_the_dockerfile_builds_from(seed_project: Path) -> None:
+    """Finding 3: the Dockerfile's first stage is the build image, not the runtime image."""
+    arguments = dict(re.findall(r"^ARG (\w+)=(\S+)$", (seed_project / "Dockerfile").read_text(), re.M))
+    stages = re.findall(r"^FROM \$\{(\w+)\}", (seed_project / "Dockerfile").read_text(), re.M)
+    assert stages == ["BUILD_IMAGE", "BASE_IMAGE"]
+    pulled = module_blocks(emitted(SEED))["klausapproves_ecr"]["base_image_repositories"]
+    for stage in stages:
+        assert terraform.image_repository_name(arguments[stage]) in pulled, f"the push role cannot pull {stage}"
+    assert pulled == [terraform.image_repository_name(SETTINGS[key]) for key in ("build_image", "base_image")]
+    (statement,) = [statement for statement in statements_allowing("ecr-repository", "push", "ecr:BatchGetImage")
+                    if "var.base_image_repositories" in str(statement["resources"])]
+    assert set(statement_actions("ecr-repository", statement)) == {
+        "ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"}
+    elsewhere = {**SETTINGS, "build_image": "docker.io/library/gradle:8"}
+    with pytest.raises(ValueError, match="build_image"):
+        terraform.base_image_repositories(elsewhere)
+
+
+def test_the_deploy_role_may_create_only_the_ecs_scaling_service_linked_role() -> None:
+    """Finding 5: the first RegisterScalableTarget in a fresh account creates this role."""
+    (statement,) = statements_allowing("ecs-service", "deploy", "iam:CreateServiceLinkedRole")
+    assert statement["actions"] == ["iam:CreateServiceLinkedRole"]
+    (resource,) = statement["resources"]
+    assert resource.endswith(":role/aws-service-role/ecs.application-autoscaling.amazonaws.com/"
+                             "AWSServiceRoleForApplicationAutoScaling_ECSService")
+    assert "*" not in resource
+    (condition,) = statement["condition"]
+    assert (condition["test"], condition["variable"], condition["values"]) == (
+        "StringEquals", "iam:AWSServiceName", ["ecs.application-autoscaling.amazonaws.com"])
+
+
+def required_providers(module: str) -> dict[str, dict]:
+    """name -> {source, version} a module requires in its versions.tf."""
+    (block,) = parse_dir(MODULES / module)["terraform"]
+    return {name: unquote(body) for entry in block.get("required_providers", []) for name, body in entry.items()
+            if name != "__is_block__"}
+
+
+def providers_needed(module: str) -> set[str]:
+    """Providers a module's resources and data sources use, its nested modules' included."""
+    tf = parse_dir(MODULES / module)
+    kinds = {unquote(kind) for section in ("resource", "data") for block in tf.get(section, []) for kind in block}
+    needed = {kind.split("_", 1)[0] for kind in kinds}
+    for body in module_blocks(tf).values():
+        needed |= providers_needed(body["source"].removeprefix("../"))
+    return needed
+
+
+def provider_names(mapping: dict) -> dict[str, str]:
+    """``{"aws": "${aws.pre}"}`` -> ``{"aws": "aws.pre"}``."""
+    return {key: re.sub(r"^\$\{(.*)\}$", r"\1", value) for key, value in mapping.items()}
+
+
+@pytest.mark.parametrize("case", ANSWER_SETS)
+def test_every_module_call_passes_every_provider_its_modules_use(case: str) -> None:
+    """Finding 4: a `providers` map replaces inheritance, so the dashboard nested in
+    ecs-service got no Datadog provider when the root passed only aws."""
+    tf = emitted(ANSWER_SETS[case])
+    root = {name: unquote(body) for block in tf["terraform"] for entry in block["required_providers"]
+            for name, body in entry.items() if name != "__is_block__"}
+    for label, body in module_blocks(tf).items():
+        module = body["source"].split("/modules/", 1)[1].split("?", 1)[0]
+        needed = providers_needed(module)
+        passed = provider_names(body["providers"])
+        assert set(passed) == needed, f"{label} passes {sorted(passed)}, its modules use {sorted(needed)}"
+        for name in needed:
+            assert passed[name].split(".")[0] == name
+            assert required_providers(module).get(name) == root[name], f"{module} and the root disagree on {name}"
+    assert {name: (body["source"], body["version"]) for name, body in root.items()} == terraform.PROVIDERS
+    # Inside the modules too: every nested call names every provider its module needs.
+    for folder in sorted(path for path in MODULES.iterdir() if path.is_dir()):
+        assert providers_needed(folder.name) <= set(required_providers(folder.name)), folder.name
+        for label, body in module_blocks(parse_dir(folder)).items():
+            nested = body["source"].removeprefix("../")
+            assert set(provider_names(body.get("providers", {}))) == providers_needed(nested), f"{folder.name}: {label}"
+            for name in providers_needed(nested):
+                assert required_providers(nested)[name] == required_providers(folder.name)[name]
+
+
+
+def github_calls(answers: dict[str, Any]) -> dict[str, dict]:
+    return {label.removeprefix(f"{answers['service_name']}_").removesuffix("_github"): body
+            for label, body in module_blocks(emitted(answers)).items() if label.endswith("_github")}
+
+
+def test_github_environments_admit_only_the_refs_that_deploy_and_approval_needs_an_owner(seed_project: Path) -> None:
+    """Finding 2: the deploy roles trust any job in the GitHub environment `<env>`; Terraform
+    now manages those environments, so nothing but the deploying refs (and reviewers) gets in."""
+    calls = github_calls(ANSWER_SETS["all-envs"])
+    assert list(calls) == list(SETTINGS["environments"])
+    for env, body in calls.items():
+        assert body["source"].endswith("/github-environment?ref=" + SETTINGS["terraform"]["module_version"])
+        assert provider_names(body["providers"]) == {"github": "github"}
+        assert (body["repository"], body["environment"], body["manage_environment"]) == ("klausapproves", env, True)
+    assert (calls["pre"]["branch_patterns"], calls["pre"]["tag_patterns"], calls["pre"]["reviewers"]) == (
+        ["develop"], [], [])
+    assert (calls["qa"]["branch_patterns"], calls["qa"]["tag_patterns"], calls["qa"]["reviewers"]) == (
+        ["develop"], [], [])
+    # prod: release tags, and develop for the rollback workflow, behind the owners' approval.
+    assert (calls["prod"]["branch_patterns"], calls["prod"]["tag_patterns"]) == (
+        [SETTINGS["rollback_branch"]], ["v*.*.*"])
+    assert calls["prod"]["reviewers"] == ["klaus", "ana-ops"]
+
+    # The patterns are the deploy workflow's triggers; rollback is dispatched by hand.
+    workflows = seed_project / ".github" / "workflows"
+    deploy = yaml.safe_load((workflows / "klausapproves-deploy.yml").read_text())
+    push = deploy[True]["push"]  # PyYAML reads the key `on` as True
+    seed_calls = github_calls(SEED)
+    assert sorted({p for body in seed_calls.values() for p in body["tag_patterns"]}) == push["tags"]
+    deploy_branches = {body["branch_patterns"][0] for env, body in seed_calls.items()
+                       if SETTINGS["environments"][env]["deploy_on"].startswith("branch:")}
+    assert sorted(deploy_branches) == push["branches"]
+    rollback = yaml.safe_load((workflows / "klausapproves-rollback.yml").read_text())
+    assert set(rollback[True]) == {"workflow_dispatch"}
+    for job in rollback["jobs"].values():
+        env = job["environment"]["name"]
+        assert SETTINGS["rollback_branch"] in seed_calls[env]["branch_patterns"], f"rollback cannot run in {env}"
+
+    # The module: custom policies only, one policy per pattern, reviewers by numeric id, no self-review.
+    kinds = {(kind, name): body for kind, name, body in resources("github-environment")}
+    environment = kinds[("github_repository_environment", "this")]
+    assert environment["deployment_branch_policy"] == [{"protected_branches": False, "custom_branch_policies": True}]
+    assert environment["prevent_self_review"] == "${length(var.reviewers) > 0}"
+    (reviewers,) = environment["dynamic"]
+    assert "data.github_user.reviewer[login].id" in str(reviewers)
+    assert kinds[("github_repository_environment_deployment_policy", "branch")]["branch_pattern"] == "${each.value}"
+    assert kinds[("github_repository_environment_deployment_policy", "tag")]["tag_pattern"] == "${each.value}"
+    users = [named['"reviewer"'] for block in parse_dir(MODULES / "github-environment")["data"]
+             for kind, named in block.items() if kind == '"github_user"']
+    assert users and users[0]["username"] == "${each.value}"
+
+    # The root configures the provider for the platform's organisation, token from the environment.
+    tf = emitted(SEED)
+    (github,) = [unquote(body) for block in tf["provider"] for name, body in block.items() if name == '"github"']
+    assert github == {"owner": SETTINGS["github_org"]}
+    assert required_providers("github-environment")["github"]["source"] == "integrations/github"
+    assert required_providers("github-environment")["github"]["version"].startswith("~> 6.")
+
+
+def test_a_second_service_adds_its_own_release_tags_to_the_repositorys_environments() -> None:
+    second = seed_answers(service_name="approvals", service_path="approvals")
+    calls = github_calls(second)
+    for env, body in calls.items():
+        assert body["manage_environment"] is False, "the repository's first service owns its environments"
+        assert body["branch_patterns"] == [] and body["reviewers"] == []
+    assert calls["prod"]["tag_patterns"] == ["approvals/v*.*.*"] and calls["pre"]["tag_patterns"] == []
+    # A missing environment fails the plan (a deploy job would otherwise create it unprotected).
+    (existing,) = [named['"existing"'] for block in parse_dir(MODULES / "github-environment")["data"]
+                   for kind, named in block.items() if kind == '"github_repository_environments"']
+    (postcondition,) = existing["lifecycle"][0]["postcondition"]
+    assert "var.environment" in postcondition["condition"] and "self.environments" in postcondition["condition"]

@@ -2,7 +2,8 @@
 # shared registry, so every environment runs the very image CI built once, and
 # the role the service's workflows assume to push to it. Environments live in
 # other accounts: the repository policy trusts those accounts but only for the
-# named execution roles (aws:PrincipalArn), so they need not exist yet.
+# named roles (aws:PrincipalArn), so they need not exist yet: the execution roles
+# pull, the deploy roles check an image tag exists before deploying it.
 
 locals {
   tags = {
@@ -25,7 +26,8 @@ locals {
     "ecr:UploadLayerPart",
   ]
 
-  accounts = distinct([for arn in var.pull_role_arns : split(":", arn)[4]])
+  pull_accounts   = distinct([for arn in var.pull_role_arns : split(":", arn)[4]])
+  deploy_accounts = distinct([for arn in var.deploy_role_arns : split(":", arn)[4]])
 }
 
 resource "aws_ecr_repository" "this" {
@@ -51,13 +53,31 @@ data "aws_iam_policy_document" "access" {
 
     principals {
       type        = "AWS"
-      identifiers = [for account in local.accounts : "arn:aws:iam::${account}:root"]
+      identifiers = [for account in local.pull_accounts : "arn:aws:iam::${account}:root"]
     }
 
     condition {
       test     = "ArnEquals"
       variable = "aws:PrincipalArn"
       values   = var.pull_role_arns
+    }
+  }
+
+  # The deploy and rollback workflows run `aws ecr describe-images` with the
+  # environment's deploy role before they deploy a tag.
+  statement {
+    sid     = "DescribeFromTheDeployRoles"
+    actions = ["ecr:DescribeImages"]
+
+    principals {
+      type        = "AWS"
+      identifiers = [for account in local.deploy_accounts : "arn:aws:iam::${account}:root"]
+    }
+
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:PrincipalArn"
+      values   = var.deploy_role_arns
     }
   }
 }
@@ -138,10 +158,11 @@ data "aws_iam_policy_document" "push" {
     resources = [aws_ecr_repository.this.arn]
   }
 
+  # The Dockerfile's stages start from the platform's build and runtime images.
   statement {
-    sid       = "PullTheBaseImage"
+    sid       = "PullThePlatformImages"
     actions   = local.pull_actions
-    resources = ["arn:aws:ecr:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:repository/${var.base_image_repository}"]
+    resources = [for name in var.base_image_repositories : "arn:aws:ecr:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:repository/${name}"]
   }
 }
 

@@ -23,6 +23,11 @@ variable "pull_role_arns" {
   type        = list(string)
 }
 
+variable "deploy_role_arns" {
+  description = "The environments' deploy roles: the deploy and rollback workflows check an image tag exists with them (ecr:DescribeImages)."
+  type        = list(string)
+}
+
 variable "github_repository" {
   description = "owner/name of the service's GitHub repository; its workflows assume the push role."
   type        = string
@@ -43,7 +48,12 @@ variable "push_role_name" {
   type        = string
 }
 
-variable "base_image_repository" {
-  description = "The platform's base image repository in this registry (e.g. platform/java-runtime); builds pull it."
-  type        = string
+variable "base_image_repositories" {
+  description = "The platform's images in this registry the service's Dockerfile builds from (e.g. platform/java-build, platform/java-runtime); the push role may pull them."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.base_image_repositories) > 0 && alltrue([for name in var.base_image_repositories : can(regex("^[a-z0-9][a-z0-9._/-]*$", name))])
+    error_message = "base_image_repositories must name at least one repository, each a repository name without registry or tag."
+  }
 }

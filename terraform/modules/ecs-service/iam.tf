@@ -197,6 +197,15 @@ data "aws_iam_policy_document" "deploy" {
     }
   }
 
+  # The deploy and rollback workflows check an image tag exists before deploying it
+  # (`aws ecr describe-images`). The repository is in the tooling account: its
+  # repository policy (ecr-repository, deploy_role_arns) grants the same action.
+  statement {
+    sid       = "CheckTheImageExists"
+    actions   = ["ecr:DescribeImages"]
+    resources = [var.image_repository_arn]
+  }
+
   statement {
     sid       = "HandTheRolesToEcs"
     actions   = ["iam:PassRole"]
@@ -229,6 +238,20 @@ data "aws_iam_policy_document" "deploy" {
       "application-autoscaling:PutScalingPolicy",
     ]
     resources = ["arn:aws:application-autoscaling:${local.region}:${local.account_id}:scalable-target/*"]
+  }
+
+  # The first RegisterScalableTarget in a fresh account creates Application Auto
+  # Scaling's service-linked role for ECS; only that role, only for that service.
+  statement {
+    sid       = "ScalingServiceLinkedRole"
+    actions   = ["iam:CreateServiceLinkedRole"]
+    resources = ["arn:aws:iam::${local.account_id}:role/aws-service-role/ecs.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_ECSService"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "iam:AWSServiceName"
+      values   = ["ecs.application-autoscaling.amazonaws.com"]
+    }
   }
 
   statement {

@@ -94,6 +94,9 @@ data "aws_security_group" "dependency" {
 
 module "dashboard" {
   source = "../service-dashboard"
+  providers = {
+    datadog = datadog
+  }
 
   service_name      = var.service_name
   environment       = var.environment

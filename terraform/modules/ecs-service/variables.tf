@@ -161,6 +161,16 @@ variable "deploy_role_name" {
   type        = string
 }
 
+variable "image_repository_arn" {
+  description = "The service's image repository (tooling account); the deploy role may check its tags exist (ecr:DescribeImages)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:ecr:[a-z0-9-]+:[0-9]{12}:repository/.+$", var.image_repository_arn))
+    error_message = "image_repository_arn must be an ECR repository ARN."
+  }
+}
+
 variable "secret_arn_prefix" {
   description = "arn:aws:secretsmanager:<region>:<account>:secret: of this environment."
   type        = string

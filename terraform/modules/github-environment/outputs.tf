@@ -1,0 +1,4 @@
+output "environment" {
+  description = "The GitHub environment's name."
+  value       = local.environment
+}
