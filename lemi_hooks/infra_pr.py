@@ -20,6 +20,7 @@ need it: never on a command line, in a URL, in a file or in a message.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shlex
@@ -345,7 +346,7 @@ def propose(project: Path, answers: Mapping[str, Any], infra_repo: str, outcome:
     (``outcome``, when given, keeps what was learnt before the failure: warnings)."""
     outcome = outcome or Outcome(branch=f"lemi/{answers['service_name']}")
     repo = parse_infra_repo(infra_repo, project)
-    files = terraform.service_files(answers)
+    files = terraform.service_files(answers, **_pinned_modules(project, answers))
     defaults: list[str] = []
     push_branch(repo, answers, files, outcome, defaults)
     token = _token()
@@ -373,6 +374,18 @@ def propose(project: Path, answers: Mapping[str, Any], infra_repo: str, outcome:
         error.what = f"{outcome.branch} is pushed, but the pull request is not: {error.what}"
         raise
     return outcome
+
+
+def _pinned_modules(project: Path, answers: Mapping[str, Any]) -> dict[str, str]:
+    """The module source and version the service's template version pins (its conventions.json),
+    so an older or newer lemi installed here proposes what the service was rendered for."""
+    conventions = project / str(answers.get("service_path") or ".") / ".lemi" / "conventions.json"
+    try:
+        data = json.loads(conventions.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    pinned = {"source": data.get("terraform_module_source"), "version": data.get("terraform_module_version")}
+    return {key: value for key, value in pinned.items() if isinstance(value, str) and value}
 
 
 def _destination_root(answers_path: Path, answers: Mapping[str, Any]) -> Path:

@@ -248,6 +248,10 @@ def service_conventions(
         "internal_zone": settings["internal_zone"],
         "base_domain": settings["base_domain"],
         "datadog_site": settings["datadog_site"],
+        # The module pin of the template version the service is on: `lemi infra-pr`, whatever
+        # lemi is installed, proposes the modules this version of the service was made for.
+        "terraform_module_source": settings["terraform"]["module_source"],
+        "terraform_module_version": settings["terraform"]["module_version"],
         # The vendored tool checks owners' later edits of spec.resources against these.
         "fargate_sizes": {str(cpu): list(memories) for cpu, memories in FARGATE_SIZES.items()},
         "http_port": 8080,

@@ -35,6 +35,8 @@ GIT_URL_PATTERN = re.compile(
 LOCAL_PATH_PATTERN = re.compile(r"^[A-Za-z0-9._/~+-]+$")
 SERVICE_PATH_PATTERN = re.compile(r"^(?:\.|[a-z0-9][a-z0-9._-]*(?:/[a-z0-9][a-z0-9._-]*)*)$")
 MAX_AUTOSCALING = 1000
+# GitHub's limit on an environment's required reviewers: the owners approve prod deploys.
+MAX_OWNERS = 6
 DEFAULT_ANSWERS_FILE = ".copier-answers.yml"
 
 
@@ -89,6 +91,9 @@ def check_owners(value: Any, answers: Mapping[str, Any]) -> str:
             return f"owners: {login!r} is not a valid GitHub login (letters, digits, single inner dashes, max 39)"
     if len({login.lower() for login in value}) != len(value):
         return "owners: a login is listed twice"
+    if len(value) > MAX_OWNERS:
+        return (f"owners: {len(value)} logins, but GitHub lets at most {MAX_OWNERS} review a deployment; "
+                "list the people who operate the service")
     return ""
 
 

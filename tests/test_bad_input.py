@@ -46,6 +46,7 @@ BAD_INPUT = [
     ("unknown environment", with_flags(envs="pre,staging"), "environments", "not an environment"),
     ("empty environments", with_flags(envs=""), "environments", "at least one"),
     ("invalid owner login", with_flags(owners="klaus,-bad-"), "owners", "not a valid GitHub login"),
+    ("more owners than GitHub reviewers", with_flags(owners="a1,a2,a3,a4,a5,a6,a7"), "owners", "at most 6"),
     ("owner login with a quote", with_flags(owners="kl'aus"), "owners", "not a valid GitHub login"),
     ("fargate pair in units", with_flags(cpu="256", memory="4096"), "memory", "not valid with cpu"),
     ("fargate pair in AWS words", with_flags(cpu="1 vCPU", memory="1 GB"), "memory", "not valid with cpu"),

@@ -7,6 +7,7 @@ runs exactly the path it runs against github.com.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -18,7 +19,7 @@ import yaml
 
 from conftest import TEMPLATE_ROOT, git, render, seed_answers
 from fake_github import FakeGitHub
-from lemi_hooks import infra_pr, terraform
+from lemi_hooks import platform, infra_pr, terraform
 
 TOKEN = "ghp_fakeTOKENvalue1234567890abcdef"
 GITHUB_REPO = "lemon-fintech/infra"
@@ -350,3 +351,16 @@ def test_copier_copy_proposes_the_infra_once(tmp_path: Path, infra: Path) -> Non
     assert branches(infra) == [BRANCH, "main"]
     assert show(infra, BRANCH, "services/klausapproves/main.tf") == terraform.service_files(
         yaml.safe_load((project / ".copier-answers.yml").read_text()))["main.tf"]
+
+
+def test_the_proposal_pins_the_modules_of_the_services_template_version(tmp_path: Path, infra: Path) -> None:
+    """`lemi infra-pr` from a newer or older lemi still proposes the modules the service was made for."""
+    project = render(tmp_path / "klausapproves", seed_answers(infra_repo=""))
+    conventions_file = project / ".lemi" / "conventions.json"
+    conventions = json.loads(conventions_file.read_text())
+    conventions["terraform_module_version"] = "v0.1.7"
+    conventions_file.write_text(json.dumps(conventions))
+    assert run(project, "--infra-repo", str(infra)) == 0
+    main_tf = show(infra, BRANCH, "services/klausapproves/main.tf")
+    assert "?ref=v0.1.7" in main_tf
+    assert f"?ref={platform.settings()['terraform']['module_version']}" not in main_tf
