@@ -496,3 +496,23 @@ def test_template_update_targets_each_services_own_answers_file(services):
         pr = wf.uses(job, "peter-evans/create-pull-request")[0]["with"]
         assert pr["branch"] == f"lemi/template-update/{services[label].name}"
         assert job["permissions"] == {"contents": "read"}
+
+
+@pytest.mark.parametrize("purpose", ["ci", "deploy"])
+def test_a_root_service_builds_only_for_its_own_changes(services, purpose):
+    """Path filters cannot exclude the other services' folders: a scope job decides, and gates the build."""
+    root = services["monorepo-first"].workflow(purpose)["jobs"]
+    assert root["test"]["needs"] == "scope"
+    assert root["test"]["if"] == "needs.scope.outputs.relevant == 'true'"
+    scope = wf.step(root["scope"], "scope")
+    assert ".lemi/changes.py" in scope["run"] and scope["env"]["SERVICE"] == "klausapproves"
+    assert root["scope"]["permissions"] == {"contents": "read"}
+    # A service in its own folder has path filters instead.
+    second = services["monorepo-second"].workflow(purpose)
+    assert "scope" not in second["jobs"]
+    assert "klausapproves-worker/**" in second["on"]["push"]["paths"]
+
+
+def test_releases_are_always_in_scope(services):
+    base = wf.step(services["seed"].workflow("deploy")["jobs"]["scope"], "scope")["env"]["BASE"]
+    assert base.startswith("${{ github.ref_type != 'tag' &&")
