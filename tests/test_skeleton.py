@@ -31,7 +31,6 @@ from java_support import (
     class_names,
     closed_port,
     free_port,
-    http_get,
     java_sources,
     javac,
     junit_console_jar,

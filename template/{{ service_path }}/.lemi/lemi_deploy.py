@@ -623,7 +623,6 @@ def render(root: str, env: str, image: str) -> dict[str, Any]:
     service = conv(conventions, "service", "")
     http_port = conv(conventions, "http_port", "", int)
     metrics_port = conv(conventions, "metrics_port", "", int)
-    health_path = conv(conventions, "health_path", "")
     metrics_path = conv(conventions, "metrics_path", "")
     openmetrics = {"openmetrics": {"init_config": {}, "instances": [{
         "openmetrics_endpoint": f"http://%%host%%:{metrics_port}{metrics_path}",
