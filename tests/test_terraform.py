@@ -46,7 +46,8 @@ def tool(name: str, *candidates: Path, installable: bool = True) -> str:
     found = shutil.which(name)
     if found:
         return found
-    message = f"{name} is not installed (see the test set-up script)"
+    message = (f"{name} is not installed (see the test set-up script)" if installable else
+               f"{name} is not installed, and no package registry this project reaches ships it")
     if IN_CI and installable:
         pytest.fail(message)
     pytest.skip(message)
