@@ -17,6 +17,7 @@ SEED_FLAGS = [
     "-name=klausapproves", "-envs=pre,prod", "-external=true", "-svc-dependencies=bpg",
     "-datastore-dependencies=klausapproves-rds,klausapproves-cache", "-cpu=256", "-memory=512",
     "-auto-scaling=resource=cpu,min=1,max=10", "-owners=klaus", "-repository=klausapproves",
+    "-vcs-ref=HEAD",  # the working tree's rules, not the latest release tag's
 ]
 
 
