@@ -151,21 +151,38 @@ def _git_output(cwd: Path, *args: str) -> str:
 
 
 def default_owners(dest: Path) -> list[str]:
-    """Who runs lemi owns the service unless told otherwise: an existing OWNERS file,
-    then $GITHUB_USER or `git config github.user`, then a GitHub noreply e-mail's login."""
+    """Who runs lemi owns the service unless told otherwise: an existing OWNERS file, then the
+    GitHub login the machine knows ($GITHUB_USER, $GITHUB_ACTOR in Actions, `git config
+    github.user`, the GitHub CLI's login, a GitHub noreply e-mail). Never a guess from the
+    OS user name: owners get ECS Exec access, so a wrong one is worse than asking."""
     from . import owners as owners_file
 
     existing = dest / "OWNERS"
     if existing.is_file():
         return owners_file.read_owners(existing)
     probe = dest if dest.is_dir() else Path.cwd()
-    login = os.environ.get("GITHUB_USER") or _git_output(probe, "config", "--get", "github.user")
+    login = (os.environ.get("GITHUB_USER") or os.environ.get("GITHUB_ACTOR")
+             or _git_output(probe, "config", "--get", "github.user") or _github_cli_login())
     if login:
         return [login]
     email = _git_output(probe, "config", "--get", "user.email")
     if email.endswith("@users.noreply.github.com"):
         return [email.split("@", 1)[0].split("+")[-1]]
     return []
+
+
+def _github_cli_login() -> str:
+    """The login `gh auth login` recorded for github.com, if any."""
+    config_home = Path(os.environ.get("GH_CONFIG_DIR") or Path(os.environ.get("XDG_CONFIG_HOME")
+                       or Path.home() / ".config") / "gh")
+    try:
+        import yaml
+
+        hosts = yaml.safe_load((config_home / "hosts.yml").read_text(encoding="utf-8")) or {}
+    except (OSError, ValueError, ImportError):
+        return ""
+    login = (hosts.get("github.com") or {}).get("user") if isinstance(hosts, dict) else None
+    return login if isinstance(login, str) else ""
 
 
 def default_repository(dest: Path, service_name: str | None) -> str | None:

@@ -154,6 +154,7 @@ def developer(tmp_path, monkeypatch):
     gitconfig.write_text("[github]\n\tuser = klaus\n[user]\n\tname = Klaus\n\temail = klaus@lemon.me\n")
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
     monkeypatch.delenv("GITHUB_USER", raising=False)
+    monkeypatch.delenv("GITHUB_ACTOR", raising=False)
     monkeypatch.setenv("LEMI_TEMPLATE", str(Path(__file__).resolve().parent.parent))
     return tmp_path
 
@@ -197,11 +198,27 @@ def test_cli_records_a_relative_template_path_as_absolute(developer, monkeypatch
     assert load_yaml(dest / ".copier-answers.yml")["_src_path"] == str(TEMPLATE_ROOT)
 
 
+def test_the_github_cli_login_owns_a_service_when_nothing_else_says(tmp_path, monkeypatch):
+    empty = tmp_path / "gitconfig"
+    empty.write_text("")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(empty))
+    for variable in ("GITHUB_USER", "GITHUB_ACTOR"):
+        monkeypatch.delenv(variable, raising=False)
+    (tmp_path / "gh").mkdir()
+    (tmp_path / "gh" / "hosts.yml").write_text("github.com:\n    user: klaus-gh\n    git_protocol: https\n")
+    monkeypatch.setenv("GH_CONFIG_DIR", str(tmp_path / "gh"))
+    dest = tmp_path / "klausapproves"
+    assert cli.main([*SEED_INIT, f"-dest={dest}", "-vcs-ref=HEAD"]) == 0
+    assert (dest / "OWNERS").read_text().split() == ["klaus-gh"]
+
+
 def test_cli_without_any_owner_says_how_to_give_one(tmp_path, monkeypatch, capsys):
     empty = tmp_path / "gitconfig"
     empty.write_text("")
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(empty))
-    monkeypatch.delenv("GITHUB_USER", raising=False)
+    monkeypatch.setenv("GH_CONFIG_DIR", str(tmp_path / "no-gh"))
+    for variable in ("GITHUB_USER", "GITHUB_ACTOR"):
+        monkeypatch.delenv(variable, raising=False)
     assert cli.main([*SEED_INIT, f"-dest={tmp_path / 'klausapproves'}"]) == 2
     assert "-owners" in capsys.readouterr().err
     assert not (tmp_path / "klausapproves").exists()
