@@ -227,6 +227,9 @@ def service_conventions(
             "deploy_role_arn": f"arn:aws:iam::{account}:role/{roles['deploy']}",
             "secret_name_prefix": f"{service_name}/{env}/",
             "secret_arn_prefix": f"arn:aws:secretsmanager:{region}:{account}:secret:",
+            "datadog_api_key_secret_arn": (
+                f"arn:aws:secretsmanager:{region}:{account}:secret:{settings['datadog_agent']['api_key_secret']}"
+            ),
             "deploy_on": env_settings["deploy_on"],
             "approval": bool(env_settings.get("approval", False)),
             "dependencies": dependency_endpoints(env, service_dependencies, datastore_dependencies, settings),
@@ -248,6 +251,8 @@ def service_conventions(
         "internal_zone": settings["internal_zone"],
         "base_domain": settings["base_domain"],
         "datadog_site": settings["datadog_site"],
+        "datadog_agent": {"enabled": bool(settings["datadog_agent"]["enabled"]),
+                          "image": settings["datadog_agent"]["image"]},
         # The module pin of the template version the service is on: `lemi infra-pr`, whatever
         # lemi is installed, proposes the modules this version of the service was made for.
         "terraform_module_source": settings["terraform"]["module_source"],

@@ -297,6 +297,8 @@ def module_calls(answers: Mapping[str, Any], settings: Mapping[str, Any] | None 
                 "image_repository_arn": image_repository_arn(conv, settings),
                 "secret_arn_prefix": env_conv["secret_arn_prefix"],
                 "secret_name_prefix": env_conv["secret_name_prefix"],
+                "datadog_api_key_secret_arn": (env_conv["datadog_api_key_secret_arn"]
+                                               if conv["datadog_agent"]["enabled"] else ""),
                 "clients_security_group_name": conv["clients_security_group"],
                 "dependency_security_groups": conv["dependency_security_groups"],
                 "dependencies": _dependency_kinds(env_conv),

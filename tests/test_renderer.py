@@ -168,6 +168,29 @@ def test_datadog_autodiscovers_the_openmetrics_endpoint(seed_project: Path) -> N
     assert labels["com.datadoghq.tags.env"] == "pre"
 
 
+def test_the_platform_can_run_the_datadog_agent_beside_the_service(service: Path) -> None:
+    """Off by default (one container); once the platform turns it on, a non-essential agent
+    sidecar reads its API key as a secret and the service's own container is unchanged."""
+    alone = render_ok(service, "prod")
+    assert [c["name"] for c in alone["containerDefinitions"]] == ["klausapproves"]
+    conventions_file = service / ".lemi" / "conventions.json"
+    conventions = json.loads(conventions_file.read_text())
+    conventions["datadog_agent"]["enabled"] = True
+    conventions_file.write_text(json.dumps(conventions))
+    payload = render_ok(service, "prod")
+    assert_registrable(payload)
+    app, agent = payload["containerDefinitions"]
+    assert app == alone["containerDefinitions"][0]
+    assert agent["name"] == "datadog-agent" and agent["essential"] is False
+    assert agent["image"] == conventions["datadog_agent"]["image"]
+    assert agent["secrets"] == [{"name": "DD_API_KEY", "valueFrom":
+                                 conventions["environments"]["prod"]["datadog_api_key_secret_arn"]}]
+    environment = {item["name"]: item["value"] for item in agent["environment"]}
+    assert environment == {"ECS_FARGATE": "true", "DD_SITE": conventions["datadog_site"], "DD_ENV": "prod",
+                           "DD_SERVICE": "klausapproves"}
+    assert "DD_API_KEY" not in json.dumps(app)
+
+
 def test_variables_become_environment_and_secrets_become_value_from(service: Path) -> None:
     with_owner_environment(service, "prod")
     payload = render_ok(service, "prod")

@@ -539,3 +539,18 @@ def test_a_second_service_adds_its_own_release_tags_to_the_repositorys_environme
                    for kind, named in block.items() if kind == '"github_repository_environments"']
     (postcondition,) = existing["lifecycle"][0]["postcondition"]
     assert "var.environment" in postcondition["condition"] and "self.environments" in postcondition["condition"]
+
+
+def test_the_execution_role_reads_the_datadog_key_only_when_the_platform_runs_the_agent() -> None:
+    import copy
+
+    calls = module_blocks(emitted(ANSWER_SETS["seed"]))
+    assert unquote(calls["klausapproves_prod"]["datadog_api_key_secret_arn"]) == ""
+    settings = copy.deepcopy(dict(SETTINGS))
+    settings["datadog_agent"] = {**settings["datadog_agent"], "enabled": True}
+    enabled = hcl2.loads(terraform.service_files(ANSWER_SETS["seed"], settings)["main.tf"])
+    arn = unquote(module_blocks(enabled)["klausapproves_prod"]["datadog_api_key_secret_arn"])
+    assert arn == naming.service_conventions("klausapproves", ["prod"], settings=settings)[
+        "environments"]["prod"]["datadog_api_key_secret_arn"]
+    iam = (MODULES / "ecs-service" / "iam.tf").read_text()
+    assert 'for_each = var.datadog_api_key_secret_arn == "" ? [] : [var.datadog_api_key_secret_arn]' in iam

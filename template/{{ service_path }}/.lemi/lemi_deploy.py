@@ -677,6 +677,11 @@ def render(root: str, env: str, image: str) -> dict[str, Any]:
                         for volume, path in sorted({"tmp": "/tmp", **ECS_EXEC_PATHS}.items())],
     }
 
+    containers = [container]
+    agent = conventions.get("datadog_agent")
+    if isinstance(agent, dict) and agent.get("enabled") is True:
+        containers.append(datadog_agent(agent, conventions, env, env_conv, container["logConfiguration"]))
+
     tags = {"service": service, "env": env, "managed-by": "lemi"}
     logins = " ".join(owners(root))
     if len(logins) > TAG_VALUE_MAX:
@@ -694,7 +699,7 @@ def render(root: str, env: str, image: str) -> dict[str, Any]:
         "memory": str(memory),
         "executionRoleArn": conv(env_conv, "execution_role_arn", "environments."),
         "taskRoleArn": conv(env_conv, "task_role_arn", "environments."),
-        "containerDefinitions": [container],
+        "containerDefinitions": containers,
         "volumes": [{"name": volume} for volume in sorted({"tmp", *ECS_EXEC_PATHS})],
         "tags": [{"key": k, "value": tags[k]} for k in sorted(tags)],
     }
@@ -704,6 +709,25 @@ def render(root: str, env: str, image: str) -> dict[str, Any]:
                          f"the task definition would be {size} bytes, over ECS's {TASK_DEFINITION_MAX}: "
                          "keep large values out of environment variables (a file, S3, or a secret)")
     return task_definition
+
+
+def datadog_agent(agent: dict[str, Any], conventions: dict[str, Any], env: str, env_conv: dict[str, Any],
+                  service_logs: dict[str, Any]) -> dict[str, Any]:
+    """The Datadog agent beside the service (the platform turns it on): it reads the
+    autodiscovery labels and scrapes the OpenMetrics endpoint. Not essential: an agent
+    failure must not stop the service."""
+    logs = {**service_logs, "options": {**service_logs["options"], "awslogs-stream-prefix": "datadog"}}
+    environment = {"ECS_FARGATE": "true", "DD_SITE": conv(conventions, "datadog_site", ""),
+                   "DD_ENV": env, "DD_SERVICE": conv(conventions, "service", "")}
+    return {
+        "name": "datadog-agent",
+        "image": conv(agent, "image", "datadog_agent."),
+        "essential": False,
+        "environment": [{"name": key, "value": environment[key]} for key in sorted(environment)],
+        "secrets": [{"name": "DD_API_KEY",
+                     "valueFrom": conv(env_conv, "datadog_api_key_secret_arn", "environments.")}],
+        "logConfiguration": logs,
+    }
 
 
 def to_json(task_definition: dict[str, Any]) -> str:

@@ -34,6 +34,16 @@ data "aws_iam_policy_document" "execution_secrets" {
     actions   = ["secretsmanager:GetSecretValue"]
     resources = ["${var.secret_arn_prefix}${var.secret_name_prefix}*"]
   }
+
+  # The platform's Datadog agent sidecar reads its API key, when the platform runs one.
+  dynamic "statement" {
+    for_each = var.datadog_api_key_secret_arn == "" ? [] : [var.datadog_api_key_secret_arn]
+    content {
+      sid       = "DatadogAgentApiKey"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = ["${statement.value}-*"]
+    }
+  }
 }
 
 resource "aws_iam_role_policy" "execution_secrets" {

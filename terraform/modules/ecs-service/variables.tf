@@ -176,6 +176,16 @@ variable "secret_arn_prefix" {
   type        = string
 }
 
+variable "datadog_api_key_secret_arn" {
+  description = "ARN (without its random suffix) of the Datadog API key the agent sidecar reads; empty when the platform runs no agent."
+  type        = string
+
+  validation {
+    condition     = var.datadog_api_key_secret_arn == "" || startswith(var.datadog_api_key_secret_arn, "arn:")
+    error_message = "datadog_api_key_secret_arn must be empty or an ARN."
+  }
+}
+
 variable "secret_name_prefix" {
   description = "The service's own secrets' name prefix, <service>/<env>/; the execution role reads only these."
   type        = string
