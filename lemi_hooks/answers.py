@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 DEFAULT_ANSWERS_FILE = ".copier-answers.yml"
+# Folders that never hold a service's OWNERS or answers file: not worth walking.
+_NOT_SERVICE_FOLDERS = {".git", ".gradle", "build", "node_modules", ".lemi", "src", ".venv"}
 
 
 def load(project: Path, answers_file: str | Path = DEFAULT_ANSWERS_FILE) -> dict[str, Any]:
@@ -16,6 +19,26 @@ def load(project: Path, answers_file: str | Path = DEFAULT_ANSWERS_FILE) -> dict
     if not isinstance(data, dict):
         raise ValueError(f"{path}: not a Copier answers file")
     return data
+
+
+def service_name_in(folder: Path) -> str | None:
+    """The service whose answers file is in ``folder``, if any (an unreadable file: none)."""
+    path = Path(folder) / DEFAULT_ANSWERS_FILE
+    try:
+        name = load(path.parent).get("service_name") if path.is_file() else None
+    except (OSError, ValueError, yaml.YAMLError):
+        return None
+    return name if isinstance(name, str) else None
+
+
+def find_in_repository(repo: Path, file_name: str) -> list[Path]:
+    """Every file named ``file_name`` in the repository's service folders, the root's first."""
+    found = []
+    for current, dirs, files in os.walk(repo):
+        dirs[:] = sorted(d for d in dirs if d not in _NOT_SERVICE_FOLDERS)
+        if file_name in files:
+            found.append(Path(current) / file_name)
+    return sorted(found, key=lambda path: (len(path.relative_to(repo).parts), str(path)))
 
 
 def record(project: Path, answers_file: str | Path, question: str, value: Any) -> None:

@@ -31,7 +31,6 @@ usage: lemi new service -name=NAME [-envs=pre,prod] [-owners=alice,bob] [-extern
 Flags take one or two dashes and '=VALUE' or ' VALUE'. Run it in your repository: it renders
 into the current folder unless -dest is given."""
 
-ANSWERS_FILE = ".copier-answers.yml"
 _COPIER_ANSWER_ERROR = re.compile(
     r"^(?:Validation error for question|Invalid choice for) '(?P<question>[^']+)': (?P<rule>.*)$", re.DOTALL
 )
@@ -206,12 +205,11 @@ def placement(dest: Path, service_name: str | None) -> tuple[str, str]:
     A repository that already holds a service gets the new one in its own folder,
     with its own answers file, so neither clobbers the other.
     """
-    from . import answers as answers_module
+    from .answers import DEFAULT_ANSWERS_FILE as ANSWERS_FILE, service_name_in
 
-    root_answers = dest / ANSWERS_FILE
-    if not root_answers.is_file():
+    if not (dest / ANSWERS_FILE).is_file():
         return ".", ANSWERS_FILE
-    existing = answers_module.load(dest).get("service_name")
+    existing = service_name_in(dest)
     if existing == service_name:
         raise UsageError(
             f"-name: {service_name!r} already lives here; to change it run 'copier update --trust' in {dest}"

@@ -8,7 +8,6 @@ for them and fails, naming every conflicted file.
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,17 +15,12 @@ from pathlib import Path
 from . import answers as answers_module
 
 CONFLICT_MARKERS = ("<<<<<<< ", ">>>>>>> ")
-_SKIP_DIRS = {".git", ".gradle", "build", "node_modules", ".venv", "src"}
 
 
 def find_answers_files(repo: Path) -> list[Path]:
     """Every service answers file in the repository, relative to it; the root one first."""
-    found = []
-    for current, dirs, files in os.walk(repo):
-        dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS)
-        if answers_module.DEFAULT_ANSWERS_FILE in files:
-            found.append((Path(current) / answers_module.DEFAULT_ANSWERS_FILE).relative_to(repo))
-    return sorted(found, key=lambda path: (len(path.parts), str(path)))
+    return [path.relative_to(repo)
+            for path in answers_module.find_in_repository(repo, answers_module.DEFAULT_ANSWERS_FILE)]
 
 
 def conflicted_files(repo: Path) -> list[str]:

@@ -16,9 +16,8 @@ import re
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-import yaml
-
 from . import naming
+from .answers import DEFAULT_ANSWERS_FILE, service_name_in
 from . import platform as platform_settings
 
 # A DNS label made of lowercase letters, digits and single dashes, starting with a letter.
@@ -37,7 +36,6 @@ SERVICE_PATH_PATTERN = re.compile(r"^(?:\.|[a-z0-9][a-z0-9._-]*(?:/[a-z0-9][a-z0
 MAX_AUTOSCALING = 1000
 # GitHub's limit on an environment's required reviewers: the owners approve prod deploys.
 MAX_OWNERS = 6
-DEFAULT_ANSWERS_FILE = ".copier-answers.yml"
 
 
 def _name_problem(question: str, value: Any) -> str:
@@ -251,13 +249,7 @@ def _second_service_problem(service_path: str, answers: Mapping[str, Any]) -> st
     destination = answers.get("destination")
     if not destination:
         return ""
-    existing_answers = Path(str(destination)) / DEFAULT_ANSWERS_FILE
-    if not existing_answers.is_file():
-        return ""
-    try:
-        existing = (yaml.safe_load(existing_answers.read_text(encoding="utf-8")) or {}).get("service_name")
-    except (yaml.YAMLError, OSError, AttributeError):
-        return ""
+    existing = service_name_in(Path(str(destination)))
     name = answers.get("service_name")
     if not existing or existing == name:
         return ""
