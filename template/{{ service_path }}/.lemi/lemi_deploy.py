@@ -691,7 +691,7 @@ def render(root: str, env: str, image: str) -> dict[str, Any]:
     if repo:
         tags["repository"] = repo
 
-    task_definition = {
+    return {
         "family": conv(env_conv, "task_family", "environments."),
         "requiresCompatibilities": ["FARGATE"],
         "networkMode": "awsvpc",
@@ -703,12 +703,17 @@ def render(root: str, env: str, image: str) -> dict[str, Any]:
         "volumes": [{"name": volume} for volume in sorted({"tmp", *ECS_EXEC_PATHS})],
         "tags": [{"key": k, "value": tags[k]} for k in sorted(tags)],
     }
-    size = len(to_json(task_definition).encode())
+
+
+def render_text(root: str, env: str, image: str) -> str:
+    """render() as the JSON CI registers, serialised once and checked against ECS's size limit."""
+    text = to_json(render(root, env, image))
+    size = len(text.encode())
     if size > TASK_DEFINITION_MAX:
         raise InputError(CONFIG_FILE.format(env=env), None,
                          f"the task definition would be {size} bytes, over ECS's {TASK_DEFINITION_MAX}: "
                          "keep large values out of environment variables (a file, S3, or a secret)")
-    return task_definition
+    return text
 
 
 def datadog_agent(agent: dict[str, Any], conventions: dict[str, Any], env: str, env_conv: dict[str, Any],

@@ -18,7 +18,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from lemi_deploy import InputError, render, to_json, write_atomically  # noqa: E402
+from lemi_deploy import InputError, render_text, write_atomically  # noqa: E402
 
 USAGE = "usage: render_taskdef.py --env ENV --image IMAGE [--output FILE]"
 OPTIONS = ("--env", "--image", "--output")
@@ -53,7 +53,7 @@ def parse_arguments(argv: list[str]) -> dict[str, str]:
 def main(argv: list[str] | None = None) -> int:
     try:
         args = parse_arguments(sys.argv[1:] if argv is None else argv)
-        text = to_json(render(os.getcwd(), args["--env"], args["--image"]))
+        text = render_text(os.getcwd(), args["--env"], args["--image"])
         if args.get("--output"):
             write_atomically(args["--output"], text)
         else:
